@@ -1,0 +1,50 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BUF := node_modules/.bin/buf
+PROTOS := $(wildcard protos/execution/v1/*.proto)
+
+.PHONY: run test test-postgres lint generate check-generated migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/execution-server serve
+
+migrate: $(STAMP)
+	$(BIN)/execution-server migrate
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(BUF): package.json
+	npm ci --no-audit --no-fund --silent
+
+lint: $(BUF) $(STAMP)
+	$(BUF) lint
+	@if git rev-parse --verify --quiet HEAD~1:protos >/dev/null; then \
+		$(BUF) breaking --against '.git#ref=HEAD~1,subdir=.'; fi
+	$(BIN)/lint-imports
+
+generate: $(STAMP)
+	rm -rf generated/execution
+	mkdir -p generated
+	$(BIN)/python -m grpc_tools.protoc -I protos --python_out=generated --grpc_python_out=generated \
+		--pyi_out=generated $(PROTOS)
+	touch generated/execution/__init__.py generated/execution/v1/__init__.py generated/execution/py.typed
+
+# CI: regenerating must change nothing.
+check-generated: generate
+	git diff --exit-code -- generated
+	@test -z "$$(git status --porcelain -- generated)" || (git status --porcelain -- generated; exit 1)
+
+clean:
+	rm -rf $(VENV) node_modules var

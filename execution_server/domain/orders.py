@@ -1,0 +1,260 @@
+"""The order, its status and the state machine as one transition table. Pure: no I/O.
+
+PENDING ──submit──▶ SUBMITTED ──fill──▶ FILLED
+   │                   │  └─partial fill─▶ PARTIALLY_FILLED ──fill──▶ FILLED
+   │ reject            ▼ reject                  │ cancel
+   ▼                REJECTED                     ▼
+REJECTED          CANCELLED ◀──cancel── PENDING, SUBMITTED, PARTIALLY_FILLED
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from execution_server.domain.money import ZERO, weighted_average
+
+
+class Side(enum.Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+
+class OrderType(enum.Enum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    STOP = "STOP"
+    STOP_LIMIT = "STOP_LIMIT"
+
+    @property
+    def needs_limit_price(self) -> bool:
+        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
+    @property
+    def needs_stop_price(self) -> bool:
+        return self in (OrderType.STOP, OrderType.STOP_LIMIT)
+
+
+class TimeInForce(enum.Enum):
+    DAY = "DAY"
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class OrderStatus(enum.Enum):
+    PENDING = "PENDING"
+    SUBMITTED = "SUBMITTED"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        return self not in TERMINAL
+
+
+TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED})
+
+
+class OrderEvent(enum.Enum):
+    SUBMIT = "submit"
+    REJECT = "reject"
+    PARTIAL_FILL = "partial_fill"
+    FILL = "fill"
+    CANCEL = "cancel"
+
+
+PENDING, SUBMITTED, PARTIALLY_FILLED, FILLED, CANCELLED, REJECTED = (
+    OrderStatus.PENDING,
+    OrderStatus.SUBMITTED,
+    OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.FILLED,
+    OrderStatus.CANCELLED,
+    OrderStatus.REJECTED,
+)
+SUBMIT, REJECT, PARTIAL_FILL, FILL, CANCEL = (
+    OrderEvent.SUBMIT,
+    OrderEvent.REJECT,
+    OrderEvent.PARTIAL_FILL,
+    OrderEvent.FILL,
+    OrderEvent.CANCEL,
+)
+
+# The whole state machine. A pair that is not here is an illegal transition.
+# A fill may reach an order still PENDING: the broker's fill can overtake its own ack
+# (or the ack was lost), and a fill is proof of acceptance.
+TRANSITIONS: Mapping[tuple[OrderStatus, OrderEvent], OrderStatus] = {
+    (PENDING, SUBMIT): SUBMITTED,
+    (PENDING, REJECT): REJECTED,
+    (PENDING, CANCEL): CANCELLED,
+    (PENDING, PARTIAL_FILL): PARTIALLY_FILLED,
+    (PENDING, FILL): FILLED,
+    (SUBMITTED, REJECT): REJECTED,
+    (SUBMITTED, PARTIAL_FILL): PARTIALLY_FILLED,
+    (SUBMITTED, FILL): FILLED,
+    (SUBMITTED, CANCEL): CANCELLED,
+    (PARTIALLY_FILLED, PARTIAL_FILL): PARTIALLY_FILLED,
+    (PARTIALLY_FILLED, FILL): FILLED,
+    (PARTIALLY_FILLED, CANCEL): CANCELLED,
+}
+
+
+class InvalidTransition(Exception):
+    """An event that the table does not allow from the order's state."""
+
+    def __init__(self, order_id: str, state: OrderStatus, event: OrderEvent) -> None:
+        super().__init__(f"order {order_id}: cannot {event.value} an order in state {state.value}")
+        self.order_id = order_id
+        self.state = state
+        self.event = event
+
+
+class InvalidFill(Exception):
+    """A fill that would break 0 ≤ filled_quantity ≤ quantity, or is not positive."""
+
+    def __init__(self, order_id: str, reason: str) -> None:
+        super().__init__(f"order {order_id}: {reason}")
+        self.order_id = order_id
+        self.reason = reason
+
+
+def transition(order_id: str, state: OrderStatus, event: OrderEvent) -> OrderStatus:
+    try:
+        return TRANSITIONS[state, event]
+    except KeyError:
+        raise InvalidTransition(order_id, state, event) from None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSpec:
+    """What a client asks for: the fields that make two PlaceOrder calls the same order."""
+
+    client_order_id: str
+    strategy_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    order_type: OrderType
+    time_in_force: TimeInForce = TimeInForce.DAY
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One order as the service knows it. Immutable: every change makes a new value."""
+
+    order_id: str
+    spec: OrderSpec
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    filled_quantity: Decimal = ZERO
+    average_fill_price: Decimal | None = None
+    broker_order_id: str | None = None
+    broker_status: str = ""
+    reject_reason: str = ""
+    cancel_reason: str = ""
+    in_flight: bool = False
+    cancel_requested: bool = False
+
+    # Shortcuts to the spec, so that callers write order.symbol.
+    @property
+    def client_order_id(self) -> str:
+        return self.spec.client_order_id
+
+    @property
+    def strategy_id(self) -> str:
+        return self.spec.strategy_id
+
+    @property
+    def symbol(self) -> str:
+        return self.spec.symbol
+
+    @property
+    def side(self) -> Side:
+        return self.spec.side
+
+    @property
+    def quantity(self) -> Decimal:
+        return self.spec.quantity
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return self.spec.quantity - self.filled_quantity
+
+    def with_changes(self, **changes: object) -> Order:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    # --- the transitions; each validates first and returns a new order ---
+
+    def submitted(self, broker_order_id: str, broker_status: str, at: datetime) -> Order:
+        status = transition(self.order_id, self.status, SUBMIT)
+        return self.with_changes(
+            status=status,
+            broker_order_id=broker_order_id,
+            broker_status=broker_status,
+            in_flight=False,
+            updated_at=at,
+        )
+
+    def rejected(self, reason: str, at: datetime, broker_status: str = "") -> Order:
+        status = transition(self.order_id, self.status, REJECT)
+        return self.with_changes(
+            status=status,
+            reject_reason=reason,
+            in_flight=False,
+            broker_status=broker_status or self.broker_status,
+            updated_at=at,
+        )
+
+    def cancelled(self, reason: str, at: datetime, broker_status: str = "") -> Order:
+        status = transition(self.order_id, self.status, CANCEL)
+        return self.with_changes(
+            status=status,
+            cancel_reason=reason,
+            in_flight=False,
+            broker_status=broker_status or self.broker_status,
+            updated_at=at,
+        )
+
+    def filled(self, quantity: Decimal, price: Decimal, at: datetime, broker_status: str = "") -> Order:
+        """Apply one execution. After a confirmed cancel, a late fill is recorded but the
+        order stays CANCELLED (an execution that raced the cancel at the broker)."""
+        if quantity <= 0:
+            raise InvalidFill(self.order_id, f"fill quantity must be positive, got {quantity}")
+        if price <= 0:
+            raise InvalidFill(self.order_id, f"fill price must be positive, got {price}")
+        new_filled = self.filled_quantity + quantity
+        if new_filled > self.quantity:
+            raise InvalidFill(
+                self.order_id,
+                f"fill of {quantity} would bring filled quantity to {new_filled}, above {self.quantity}",
+            )
+        event = FILL if new_filled == self.quantity else PARTIAL_FILL
+        if self.status is CANCELLED:
+            status = CANCELLED
+        else:
+            status = transition(self.order_id, self.status, event)
+        return self.with_changes(
+            status=status,
+            filled_quantity=new_filled,
+            average_fill_price=weighted_average(self.filled_quantity, self.average_fill_price, quantity, price),
+            in_flight=False,
+            broker_status=broker_status or self.broker_status,
+            updated_at=at,
+        )
