@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 
 ZERO = Decimal(0)
 
@@ -45,16 +45,16 @@ def weighted_average(
     Division is done in a context wide enough that the result is exact for the prices and
     quantities markets use (a handful of decimal places); it is then normalised.
     """
-    total = previous_quantity + quantity
-    if total == 0:
-        raise ValueError("average over zero quantity")
-    notional = (previous_average or ZERO) * previous_quantity + price * quantity
-    return _exact_divide(notional, total)
+    with localcontext(WIDE):
+        total = previous_quantity + quantity
+        if total == 0:
+            raise ValueError("average over zero quantity")
+        notional = (previous_average or ZERO) * previous_quantity + price * quantity
+    with localcontext(AVERAGE):
+        return +(notional / total)
 
 
-def _exact_divide(numerator: Decimal, denominator: Decimal) -> Decimal:
-    from decimal import localcontext
-
-    with localcontext() as context:
-        context.prec = 60
-        return (numerator / denominator).normalize()
+# Sums and products of prices and quantities are exact in this context (the default one keeps
+# only 28 digits and can be changed by any caller); only a recurring average is rounded.
+WIDE = Context(prec=200)
+AVERAGE = Context(prec=60)

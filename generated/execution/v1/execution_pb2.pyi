@@ -214,18 +214,20 @@ class StreamOrderUpdatesRequest(_message.Message):
     def __init__(self, strategy_id: _Optional[str] = ..., symbol: _Optional[str] = ..., after_sequence: _Optional[int] = ...) -> None: ...
 
 class StreamOrderUpdatesResponse(_message.Message):
-    __slots__ = ("sequence", "order", "fill", "time", "event_type")
+    __slots__ = ("sequence", "order", "fill", "time", "event_type", "detail")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
     FILL_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     order: Order
     fill: Fill
     time: _timestamp_pb2.Timestamp
     event_type: str
-    def __init__(self, sequence: _Optional[int] = ..., order: _Optional[_Union[Order, _Mapping]] = ..., fill: _Optional[_Union[Fill, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_type: _Optional[str] = ...) -> None: ...
+    detail: str
+    def __init__(self, sequence: _Optional[int] = ..., order: _Optional[_Union[Order, _Mapping]] = ..., fill: _Optional[_Union[Fill, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_type: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Fill(_message.Message):
     __slots__ = ("execution_id", "quantity", "price", "time")
@@ -286,17 +288,19 @@ class ReconcileResponse(_message.Message):
     def __init__(self, has_discrepancies: _Optional[bool] = ..., discrepancies: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_id: _Optional[int] = ..., unresolved: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ...) -> None: ...
 
 class Discrepancy(_message.Message):
-    __slots__ = ("kind", "symbol", "local_quantity", "broker_quantity", "order_id", "detail")
+    __slots__ = ("kind", "symbol", "local_quantity", "broker_quantity", "order_id", "detail", "client_order_id")
     KIND_FIELD_NUMBER: _ClassVar[int]
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     LOCAL_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     BROKER_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     kind: DiscrepancyKind
     symbol: str
     local_quantity: str
     broker_quantity: str
     order_id: str
     detail: str
-    def __init__(self, kind: _Optional[_Union[DiscrepancyKind, str]] = ..., symbol: _Optional[str] = ..., local_quantity: _Optional[str] = ..., broker_quantity: _Optional[str] = ..., order_id: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+    client_order_id: str
+    def __init__(self, kind: _Optional[_Union[DiscrepancyKind, str]] = ..., symbol: _Optional[str] = ..., local_quantity: _Optional[str] = ..., broker_quantity: _Optional[str] = ..., order_id: _Optional[str] = ..., detail: _Optional[str] = ..., client_order_id: _Optional[str] = ...) -> None: ...

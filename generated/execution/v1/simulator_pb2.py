@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65xecution/v1/simulator.proto\x12\x0c\x65xecution.v1\"L\n\x0fSetPriceRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05price\x18\x02 \x01(\t\x12\x1a\n\x12\x61vailable_quantity\x18\x03 \x01(\t\"@\n\x10SetPriceResponse\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05price\x18\x02 \x01(\t\x12\r\n\x05\x66ills\x18\x03 \x01(\r\"\x15\n\x13\x43loseSessionRequest\"8\n\x14\x43loseSessionResponse\x12 \n\x18\x65xpired_broker_order_ids\x18\x01 \x03(\t\"Y\n\x18SetBrokerPositionRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\t\x12\x1b\n\x13\x61verage_entry_price\x18\x03 \x01(\t\"\x1b\n\x19SetBrokerPositionResponse2\x9a\x02\n\x10SimulatorService\x12I\n\x08SetPrice\x12\x1d.execution.v1.SetPriceRequest\x1a\x1e.execution.v1.SetPriceResponse\x12U\n\x0c\x43loseSession\x12!.execution.v1.CloseSessionRequest\x1a\".execution.v1.CloseSessionResponse\x12\x64\n\x11SetBrokerPosition\x12&.execution.v1.SetBrokerPositionRequest\x1a\'.execution.v1.SetBrokerPositionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65xecution/v1/simulator.proto\x12\x0c\x65xecution.v1\"L\n\x0fSetPriceRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05price\x18\x02 \x01(\t\x12\x1a\n\x12\x61vailable_quantity\x18\x03 \x01(\t\"@\n\x10SetPriceResponse\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05price\x18\x02 \x01(\t\x12\r\n\x05\x66ills\x18\x03 \x01(\r\"\x15\n\x13\x43loseSessionRequest\"8\n\x14\x43loseSessionResponse\x12 \n\x18\x65xpired_broker_order_ids\x18\x01 \x03(\t\"Y\n\x18SetBrokerPositionRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\t\x12\x1b\n\x13\x61verage_entry_price\x18\x03 \x01(\t\"\x1b\n\x19SetBrokerPositionResponse\"0\n\x15\x43\x61ncelAtBrokerRequest\x12\x17\n\x0f\x62roker_order_id\x18\x01 \x01(\t\"\x18\n\x16\x43\x61ncelAtBrokerResponse\"\"\n\x11LoseEventsRequest\x12\r\n\x05\x63ount\x18\x01 \x01(\r\"\x14\n\x12LoseEventsResponse2\xc8\x03\n\x10SimulatorService\x12I\n\x08SetPrice\x12\x1d.execution.v1.SetPriceRequest\x1a\x1e.execution.v1.SetPriceResponse\x12U\n\x0c\x43loseSession\x12!.execution.v1.CloseSessionRequest\x1a\".execution.v1.CloseSessionResponse\x12\x64\n\x11SetBrokerPosition\x12&.execution.v1.SetBrokerPositionRequest\x1a\'.execution.v1.SetBrokerPositionResponse\x12[\n\x0e\x43\x61ncelAtBroker\x12#.execution.v1.CancelAtBrokerRequest\x1a$.execution.v1.CancelAtBrokerResponse\x12O\n\nLoseEvents\x12\x1f.execution.v1.LoseEventsRequest\x1a .execution.v1.LoseEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,6 +43,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SETBROKERPOSITIONREQUEST']._serialized_end=360
   _globals['_SETBROKERPOSITIONRESPONSE']._serialized_start=362
   _globals['_SETBROKERPOSITIONRESPONSE']._serialized_end=389
-  _globals['_SIMULATORSERVICE']._serialized_start=392
-  _globals['_SIMULATORSERVICE']._serialized_end=674
+  _globals['_CANCELATBROKERREQUEST']._serialized_start=391
+  _globals['_CANCELATBROKERREQUEST']._serialized_end=439
+  _globals['_CANCELATBROKERRESPONSE']._serialized_start=441
+  _globals['_CANCELATBROKERRESPONSE']._serialized_end=465
+  _globals['_LOSEEVENTSREQUEST']._serialized_start=467
+  _globals['_LOSEEVENTSREQUEST']._serialized_end=501
+  _globals['_LOSEEVENTSRESPONSE']._serialized_start=503
+  _globals['_LOSEEVENTSRESPONSE']._serialized_end=523
+  _globals['_SIMULATORSERVICE']._serialized_start=526
+  _globals['_SIMULATORSERVICE']._serialized_end=982
 # @@protoc_insertion_point(module_scope)

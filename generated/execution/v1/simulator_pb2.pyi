@@ -49,3 +49,23 @@ class SetBrokerPositionRequest(_message.Message):
 class SetBrokerPositionResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class CancelAtBrokerRequest(_message.Message):
+    __slots__ = ("broker_order_id",)
+    BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    broker_order_id: str
+    def __init__(self, broker_order_id: _Optional[str] = ...) -> None: ...
+
+class CancelAtBrokerResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class LoseEventsRequest(_message.Message):
+    __slots__ = ("count",)
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    def __init__(self, count: _Optional[int] = ...) -> None: ...
+
+class LoseEventsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

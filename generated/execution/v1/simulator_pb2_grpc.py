@@ -51,6 +51,16 @@ class SimulatorServiceStub:
                 request_serializer=execution_dot_v1_dot_simulator__pb2.SetBrokerPositionRequest.SerializeToString,
                 response_deserializer=execution_dot_v1_dot_simulator__pb2.SetBrokerPositionResponse.FromString,
                 _registered_method=True)
+        self.CancelAtBroker = channel.unary_unary(
+                '/execution.v1.SimulatorService/CancelAtBroker',
+                request_serializer=execution_dot_v1_dot_simulator__pb2.CancelAtBrokerRequest.SerializeToString,
+                response_deserializer=execution_dot_v1_dot_simulator__pb2.CancelAtBrokerResponse.FromString,
+                _registered_method=True)
+        self.LoseEvents = channel.unary_unary(
+                '/execution.v1.SimulatorService/LoseEvents',
+                request_serializer=execution_dot_v1_dot_simulator__pb2.LoseEventsRequest.SerializeToString,
+                response_deserializer=execution_dot_v1_dot_simulator__pb2.LoseEventsResponse.FromString,
+                _registered_method=True)
 
 
 class SimulatorServiceServicer:
@@ -78,6 +88,21 @@ class SimulatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelAtBroker(self, request, context):
+        """Cancels an order at the broker without any event reaching the service: only
+        reconciliation can notice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LoseEvents(self, request, context):
+        """The next `count` order events happen at the broker but never reach the service.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SimulatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +120,16 @@ def add_SimulatorServiceServicer_to_server(servicer, server):
                     servicer.SetBrokerPosition,
                     request_deserializer=execution_dot_v1_dot_simulator__pb2.SetBrokerPositionRequest.FromString,
                     response_serializer=execution_dot_v1_dot_simulator__pb2.SetBrokerPositionResponse.SerializeToString,
+            ),
+            'CancelAtBroker': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelAtBroker,
+                    request_deserializer=execution_dot_v1_dot_simulator__pb2.CancelAtBrokerRequest.FromString,
+                    response_serializer=execution_dot_v1_dot_simulator__pb2.CancelAtBrokerResponse.SerializeToString,
+            ),
+            'LoseEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoseEvents,
+                    request_deserializer=execution_dot_v1_dot_simulator__pb2.LoseEventsRequest.FromString,
+                    response_serializer=execution_dot_v1_dot_simulator__pb2.LoseEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +215,60 @@ class SimulatorService:
             '/execution.v1.SimulatorService/SetBrokerPosition',
             execution_dot_v1_dot_simulator__pb2.SetBrokerPositionRequest.SerializeToString,
             execution_dot_v1_dot_simulator__pb2.SetBrokerPositionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelAtBroker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/execution.v1.SimulatorService/CancelAtBroker',
+            execution_dot_v1_dot_simulator__pb2.CancelAtBrokerRequest.SerializeToString,
+            execution_dot_v1_dot_simulator__pb2.CancelAtBrokerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LoseEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/execution.v1.SimulatorService/LoseEvents',
+            execution_dot_v1_dot_simulator__pb2.LoseEventsRequest.SerializeToString,
+            execution_dot_v1_dot_simulator__pb2.LoseEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

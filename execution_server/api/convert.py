@@ -1,0 +1,256 @@
+"""Protobuf ⇄ domain, and nothing else: validation of what clients send, and the wire forms.
+
+Every function here is named for its direction (`*_from_proto`, `*_to_proto`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from execution.v1 import execution_pb2 as pb
+from execution_server.domain.events import OrderUpdate
+from execution_server.domain.money import InvalidDecimal, format_decimal, parse_decimal
+from execution_server.domain.orders import Order, OrderSpec, OrderStatus, OrderType, Side, TimeInForce
+from execution_server.domain.positions import Position
+from execution_server.reconcile.compare import Discrepancy
+from execution_server.reconcile.runner import ReconcileReport
+
+SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-/]{0,31}$")
+IDENTIFIER = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
+MAX_DECIMAL_PLACES = 12
+MAX_INTEGER_DIGITS = 24
+
+SIDES = {pb.SIDE_BUY: Side.BUY, pb.SIDE_SELL: Side.SELL}
+ORDER_TYPES = {
+    pb.ORDER_TYPE_MARKET: OrderType.MARKET,
+    pb.ORDER_TYPE_LIMIT: OrderType.LIMIT,
+    pb.ORDER_TYPE_STOP: OrderType.STOP,
+    pb.ORDER_TYPE_STOP_LIMIT: OrderType.STOP_LIMIT,
+}
+TIMES_IN_FORCE = {
+    pb.TIME_IN_FORCE_UNSPECIFIED: TimeInForce.DAY,
+    pb.TIME_IN_FORCE_DAY: TimeInForce.DAY,
+    pb.TIME_IN_FORCE_GTC: TimeInForce.GTC,
+    pb.TIME_IN_FORCE_IOC: TimeInForce.IOC,
+    pb.TIME_IN_FORCE_FOK: TimeInForce.FOK,
+}
+STATUSES = {
+    pb.ORDER_STATUS_PENDING: OrderStatus.PENDING,
+    pb.ORDER_STATUS_SUBMITTED: OrderStatus.SUBMITTED,
+    pb.ORDER_STATUS_PARTIALLY_FILLED: OrderStatus.PARTIALLY_FILLED,
+    pb.ORDER_STATUS_FILLED: OrderStatus.FILLED,
+    pb.ORDER_STATUS_CANCELLED: OrderStatus.CANCELLED,
+    pb.ORDER_STATUS_REJECTED: OrderStatus.REJECTED,
+}
+# The reverse tables, derived so that the two directions cannot disagree.
+SIDE_TO_PROTO = {domain: wire for wire, domain in SIDES.items()}
+ORDER_TYPE_TO_PROTO = {domain: wire for wire, domain in ORDER_TYPES.items()}
+TIME_IN_FORCE_TO_PROTO = {domain: wire for wire, domain in TIMES_IN_FORCE.items() if wire}
+STATUS_TO_PROTO = {domain: wire for wire, domain in STATUSES.items()}
+
+
+class InvalidRequest(Exception):
+    """One or more fields of a request are wrong; each violation names its field."""
+
+    def __init__(self, violations: Sequence[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {problem}" for field, problem in violations))
+        self.violations = list(violations)
+
+
+class _Violations:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, field: str, problem: str) -> None:
+        self.items.append((field, problem))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidRequest(self.items)
+
+
+def order_spec_from_proto(request: pb.PlaceOrderRequest) -> OrderSpec:
+    """Validate a PlaceOrderRequest completely, reporting every bad field at once."""
+    problems = _Violations()
+    client_order_id = request.client_order_id or str(uuid.uuid4())
+    if not IDENTIFIER.match(client_order_id):
+        problems.add("client_order_id", "must be 1 to 128 printable ASCII characters without spaces")
+    if not IDENTIFIER.match(request.strategy_id):
+        problems.add("strategy_id", "required: 1 to 128 printable ASCII characters without spaces")
+    symbol = request.symbol.strip().upper()
+    if not SYMBOL.match(symbol):
+        problems.add("symbol", f"expected a ticker such as AAPL or BRK.B, got {request.symbol!r}")
+    side = SIDES.get(request.side)
+    if side is None:
+        problems.add("side", "required: SIDE_BUY or SIDE_SELL")
+    quantity = _positive_decimal(problems, "quantity", request.quantity, required=True)
+    order_type = ORDER_TYPES.get(request.order_type)
+    if order_type is None:
+        problems.add("order_type", "required: MARKET, LIMIT, STOP or STOP_LIMIT")
+    time_in_force = TIMES_IN_FORCE.get(request.time_in_force)
+    if time_in_force is None:
+        problems.add("time_in_force", f"unknown value {request.time_in_force}")
+    limit_price = _positive_decimal(problems, "limit_price", request.limit_price, required=False)
+    stop_price = _positive_decimal(problems, "stop_price", request.stop_price, required=False)
+    if order_type is not None:
+        _check_prices(problems, order_type, request)
+    problems.raise_if_any()
+    assert side and quantity and order_type and time_in_force
+    return OrderSpec(
+        client_order_id=client_order_id,
+        strategy_id=request.strategy_id,
+        symbol=symbol,
+        side=side,
+        quantity=quantity,
+        order_type=order_type,
+        time_in_force=time_in_force,
+        limit_price=limit_price,
+        stop_price=stop_price,
+    )
+
+
+def _check_prices(problems: _Violations, order_type: OrderType, request: pb.PlaceOrderRequest) -> None:
+    if order_type.needs_limit_price and not request.limit_price:
+        problems.add("limit_price", f"required for {order_type.value} orders")
+    if not order_type.needs_limit_price and request.limit_price:
+        problems.add("limit_price", f"not allowed on {order_type.value} orders")
+    if order_type.needs_stop_price and not request.stop_price:
+        problems.add("stop_price", f"required for {order_type.value} orders")
+    if not order_type.needs_stop_price and request.stop_price:
+        problems.add("stop_price", f"not allowed on {order_type.value} orders")
+
+
+def _positive_decimal(problems: _Violations, field: str, text: str, *, required: bool) -> Decimal | None:
+    if not text:
+        if required:
+            problems.add(field, "required: a positive decimal string such as \"10\" or \"0.5\"")
+        return None
+    try:
+        value = parse_decimal(text)
+    except InvalidDecimal as error:
+        problems.add(field, f"expected a decimal string: {error}")
+        return None
+    if value <= 0:
+        problems.add(field, f"must be positive, got {text!r}")
+        return None
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent > MAX_DECIMAL_PLACES:
+        problems.add(field, f"at most {MAX_DECIMAL_PLACES} decimal places, got {text!r}")
+        return None
+    if value.adjusted() >= MAX_INTEGER_DIGITS:
+        problems.add(field, f"too large: {text!r}")
+        return None
+    return value
+
+
+def order_reference_from_proto(request: pb.GetOrderRequest | pb.CancelOrderRequest) -> tuple[str, str]:
+    if not request.order_id and not request.client_order_id:
+        raise InvalidRequest([("order_id", "either order_id or client_order_id is required")])
+    return request.order_id, request.client_order_id
+
+
+def statuses_from_proto(values: Sequence[int]) -> list[OrderStatus]:
+    problems = _Violations()
+    statuses = []
+    for index, value in enumerate(values):
+        status = STATUSES.get(value)  # type: ignore[call-overload]
+        if status is None:
+            problems.add(f"statuses[{index}]", f"not an order status: {value}")
+        else:
+            statuses.append(status)
+    problems.raise_if_any()
+    return statuses
+
+
+def timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def order_to_proto(order: Order) -> pb.Order:
+    spec = order.spec
+    return pb.Order(
+        order_id=order.order_id,
+        client_order_id=spec.client_order_id,
+        broker_order_id=order.broker_order_id or "",
+        strategy_id=spec.strategy_id,
+        symbol=spec.symbol,
+        side=SIDE_TO_PROTO[spec.side],
+        order_type=ORDER_TYPE_TO_PROTO[spec.order_type],
+        time_in_force=TIME_IN_FORCE_TO_PROTO[spec.time_in_force],
+        quantity=format_decimal(spec.quantity),
+        limit_price=format_decimal(spec.limit_price),
+        stop_price=format_decimal(spec.stop_price),
+        status=STATUS_TO_PROTO[order.status],
+        filled_quantity=format_decimal(order.filled_quantity),
+        average_fill_price=format_decimal(order.average_fill_price),
+        reject_reason=order.reject_reason,
+        created_at=timestamp(order.created_at),
+        updated_at=timestamp(order.updated_at),
+        broker_status=order.broker_status,
+        in_flight=order.in_flight,
+        cancel_reason=order.cancel_reason,
+    )
+
+
+def update_to_proto(update: OrderUpdate) -> pb.StreamOrderUpdatesResponse:
+    message = pb.StreamOrderUpdatesResponse(
+        sequence=update.sequence, time=timestamp(update.time), event_type=update.event_type, detail=update.detail
+    )
+    if update.order is not None:
+        message.order.CopyFrom(order_to_proto(update.order))
+    if update.fill is not None:
+        message.fill.CopyFrom(
+            pb.Fill(
+                execution_id=update.fill.execution_id,
+                quantity=format_decimal(update.fill.quantity),
+                price=format_decimal(update.fill.price),
+                time=timestamp(update.fill.time),
+            )
+        )
+    return message
+
+
+def encode_update(update: OrderUpdate) -> bytes:
+    """The one serialisation of an update: fan-out sends these bytes to every subscriber."""
+    return update_to_proto(update).SerializeToString()
+
+
+def position_to_proto(position: Position, strategy_id: str) -> pb.Position:
+    return pb.Position(
+        symbol=position.symbol,
+        quantity=format_decimal(position.quantity),
+        average_entry_price=format_decimal(position.average_entry_price),
+        realized_pnl=format_decimal(position.realized_pnl),
+        strategy_id=strategy_id,
+    )
+
+
+def discrepancy_to_proto(discrepancy: Discrepancy) -> pb.Discrepancy:
+    return pb.Discrepancy(
+        kind=int(discrepancy.kind),  # DiscrepancyKind is numbered as the proto enum
+        symbol=discrepancy.symbol,
+        local_quantity=discrepancy.local_quantity,
+        broker_quantity=discrepancy.broker_quantity,
+        order_id=discrepancy.order_id,
+        detail=discrepancy.detail,
+        client_order_id=discrepancy.client_order_id,
+    )
+
+
+def reconcile_report_to_proto(report: ReconcileReport) -> pb.ReconcileResponse:
+    return pb.ReconcileResponse(
+        has_discrepancies=report.has_discrepancies,
+        discrepancies=[discrepancy_to_proto(d) for d in report.result.discrepancies],
+        checked_at=timestamp(report.result.checked_at),
+        run_id=report.run_id,
+        unresolved=[discrepancy_to_proto(d) for d in report.unresolved],
+    )

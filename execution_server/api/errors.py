@@ -1,0 +1,99 @@
+"""One table from our exceptions to gRPC status codes, with google.rpc details where they help.
+
+Nothing a client sent ever becomes UNKNOWN or INTERNAL: those are left for our own bugs.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from execution_server.api.convert import InvalidRequest
+from execution_server.brokers.base import BrokerError, BrokerUnavailable
+from execution_server.oms.errors import ClientOrderIdConflict, InvalidPageToken, OrderNotCancellable, OrderNotFound
+from execution_server.store.writer import StoreUnavailable, WriterStopped
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+# Exception type → (gRPC code, google.rpc code). Order matters: the first match wins.
+STATUS_OF: list[tuple[type[BaseException], grpc.StatusCode, int]] = [
+    (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
+    (InvalidPageToken, grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
+    (OrderNotFound, grpc.StatusCode.NOT_FOUND, code_pb2.NOT_FOUND),
+    (ClientOrderIdConflict, grpc.StatusCode.ALREADY_EXISTS, code_pb2.ALREADY_EXISTS),
+    (OrderNotCancellable, grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
+    (BrokerUnavailable, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
+    (BrokerError, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
+    (StoreUnavailable, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
+    (WriterStopped, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
+]
+
+
+def status_for(error: BaseException) -> status_pb2.Status | None:
+    for kind, _, code in STATUS_OF:
+        if isinstance(error, kind):
+            status = status_pb2.Status(code=code, message=str(error))
+            detail = _detail_for(error)
+            if detail is not None:
+                packed = any_pb2.Any()
+                packed.Pack(detail)
+                status.details.append(packed)
+            return status
+    return None
+
+
+def _detail_for(error: BaseException) -> Any:
+    if isinstance(error, InvalidRequest):
+        return error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=field, description=problem)
+                for field, problem in error.violations
+            ]
+        )
+    if isinstance(error, InvalidPageToken):
+        return error_details_pb2.BadRequest(
+            field_violations=[error_details_pb2.BadRequest.FieldViolation(field="page_token", description=str(error))]
+        )
+    if isinstance(error, OrderNotCancellable):
+        return error_details_pb2.PreconditionFailure(
+            violations=[
+                error_details_pb2.PreconditionFailure.Violation(
+                    type="ORDER_STATE", subject=error.order_id, description=f"order is {error.status.value}"
+                )
+            ]
+        )
+    return None
+
+
+async def abort_for(context: grpc.aio.ServicerContext, error: BaseException) -> None:
+    status = status_for(error)
+    if status is None:
+        log.exception("unexpected error while serving a call", exc_info=error)
+        status = status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the server log")
+    await context.abort_with_status(rpc_status.to_status(status))
+
+
+def translate_errors(
+    method: Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]],
+) -> Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]]:
+    """Wrap a unary servicer method so that our exceptions become their status codes."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
+        try:
+            return await method(self, request, context)
+        except Exception as error:
+            if isinstance(error, grpc.aio.AbortError):
+                raise
+            await abort_for(context, error)
+            raise  # abort_with_status raises; this line is never reached
+
+    return wrapper

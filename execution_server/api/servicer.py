@@ -1,0 +1,119 @@
+"""ExecutionService: protobuf in, one service call, protobuf out. No business rule lives here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import grpc
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.protobuf import any_pb2
+from grpc_status import rpc_status
+
+from execution.v1 import execution_pb2 as pb
+from execution.v1 import execution_pb2_grpc
+from execution_server.api import convert
+from execution_server.api.errors import translate_errors
+from execution_server.domain.positions import Position
+from execution_server.events.fanout import Fanout
+from execution_server.events.log import FanoutClosed, SequenceOutOfRange
+from execution_server.oms.service import OrderService
+from execution_server.reconcile.runner import ReconcileReport
+
+log = logging.getLogger(__name__)
+
+
+class PositionSource(Protocol):
+    def strategy_positions(self, strategy_id: str) -> list[Position]: ...
+
+    def account_positions(self) -> list[Position]: ...
+
+
+class Reconciler(Protocol):
+    async def run(self, *, repair: bool, trigger: str) -> ReconcileReport: ...
+
+
+class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
+    def __init__(
+        self, orders: OrderService, positions: PositionSource, reconciler: Reconciler, fanout: Fanout
+    ) -> None:
+        self._orders = orders
+        self._positions = positions
+        self._reconciler = reconciler
+        self._fanout = fanout
+
+    @translate_errors
+    async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: grpc.aio.ServicerContext) -> pb.PlaceOrderResponse:
+        order = await self._orders.place(convert.order_spec_from_proto(request))
+        return pb.PlaceOrderResponse(order=convert.order_to_proto(order))
+
+    @translate_errors
+    async def CancelOrder(self, request: pb.CancelOrderRequest, context: grpc.aio.ServicerContext) -> pb.CancelOrderResponse:
+        order_id, client_order_id = convert.order_reference_from_proto(request)
+        order = await self._orders.cancel(order_id=order_id, client_order_id=client_order_id)
+        return pb.CancelOrderResponse(order=convert.order_to_proto(order))
+
+    @translate_errors
+    async def GetOrder(self, request: pb.GetOrderRequest, context: grpc.aio.ServicerContext) -> pb.GetOrderResponse:
+        order_id, client_order_id = convert.order_reference_from_proto(request)
+        order = await self._orders.get(order_id=order_id, client_order_id=client_order_id)
+        return pb.GetOrderResponse(order=convert.order_to_proto(order))
+
+    @translate_errors
+    async def ListOrders(self, request: pb.ListOrdersRequest, context: grpc.aio.ServicerContext) -> pb.ListOrdersResponse:
+        if request.page_size < 0:
+            raise convert.InvalidRequest([("page_size", "must not be negative")])
+        orders, token = await self._orders.list(
+            strategy_id=request.strategy_id,
+            symbol=request.symbol.strip().upper(),
+            statuses=convert.statuses_from_proto(request.statuses),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListOrdersResponse(orders=[convert.order_to_proto(order) for order in orders], next_page_token=token)
+
+    async def StreamOrderUpdates(
+        self, request: pb.StreamOrderUpdatesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
+        """Yields already-serialised StreamOrderUpdatesResponse bytes (see server.py's handler)."""
+        subscription = self._fanout.subscribe(
+            request.after_sequence, strategy_id=request.strategy_id, symbol=request.symbol.strip().upper()
+        )
+        try:
+            async for entry in subscription:
+                yield entry.payload
+        except SequenceOutOfRange as gone:
+            status = status_pb2.Status(code=code_pb2.OUT_OF_RANGE, message=str(gone))
+            detail = any_pb2.Any()
+            detail.Pack(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field="after_sequence",
+                            description=f"oldest available sequence is {gone.oldest_available}",
+                        )
+                    ]
+                )
+            )
+            status.details.append(detail)
+            await context.abort_with_status(rpc_status.to_status(status))
+        except FanoutClosed:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down; reconnect with after_sequence")
+        finally:
+            await subscription.aclose()
+
+    @translate_errors
+    async def GetPositions(self, request: pb.GetPositionsRequest, context: grpc.aio.ServicerContext) -> pb.GetPositionsResponse:
+        if request.strategy_id:
+            positions = self._positions.strategy_positions(request.strategy_id)
+        else:
+            positions = self._positions.account_positions()
+        return pb.GetPositionsResponse(
+            positions=[convert.position_to_proto(position, request.strategy_id) for position in positions]
+        )
+
+    @translate_errors
+    async def Reconcile(self, request: pb.ReconcileRequest, context: grpc.aio.ServicerContext) -> pb.ReconcileResponse:
+        report = await self._reconciler.run(repair=request.repair, trigger="rpc")
+        return convert.reconcile_report_to_proto(report)

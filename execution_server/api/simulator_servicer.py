@@ -1,0 +1,97 @@
+"""SimulatorService: served only with the simulated broker, so that strategy authors drive the
+paper market from their own integration tests, in any language."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import grpc
+
+from execution.v1 import simulator_pb2 as pb
+from execution.v1 import simulator_pb2_grpc
+from execution_server.api.convert import SYMBOL, InvalidRequest
+from execution_server.api.errors import translate_errors
+from execution_server.brokers.simulated import SimulatedBroker
+from execution_server.domain.money import InvalidDecimal, format_decimal, parse_decimal
+
+
+class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
+    def __init__(self, broker: SimulatedBroker) -> None:
+        self._broker = broker
+
+    @translate_errors
+    async def SetPrice(self, request: pb.SetPriceRequest, context: grpc.aio.ServicerContext) -> pb.SetPriceResponse:
+        problems: list[tuple[str, str]] = []
+        symbol = _symbol(request.symbol, problems)
+        price = _decimal("price", request.price, problems, positive=True)
+        available = None
+        if request.available_quantity:
+            available = _decimal("available_quantity", request.available_quantity, problems, positive=False)
+        if problems:
+            raise InvalidRequest(problems)
+        assert price is not None
+        fills = self._broker.set_price(symbol, price, available)
+        return pb.SetPriceResponse(symbol=symbol, price=format_decimal(price), fills=fills)
+
+    @translate_errors
+    async def CloseSession(self, request: pb.CloseSessionRequest, context: grpc.aio.ServicerContext) -> pb.CloseSessionResponse:
+        return pb.CloseSessionResponse(expired_broker_order_ids=self._broker.close_session())
+
+    @translate_errors
+    async def SetBrokerPosition(
+        self, request: pb.SetBrokerPositionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetBrokerPositionResponse:
+        problems: list[tuple[str, str]] = []
+        symbol = _symbol(request.symbol, problems)
+        quantity = _decimal("quantity", request.quantity, problems, positive=False, signed=True)
+        average = None
+        if request.average_entry_price:
+            average = _decimal("average_entry_price", request.average_entry_price, problems, positive=True)
+        if problems:
+            raise InvalidRequest(problems)
+        assert quantity is not None
+        if average is None:
+            average = self._broker.reference_price(symbol) or Decimal("1")
+        self._broker.set_position(symbol, quantity, average)
+        return pb.SetBrokerPositionResponse()
+
+    @translate_errors
+    async def CancelAtBroker(
+        self, request: pb.CancelAtBrokerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CancelAtBrokerResponse:
+        if not request.broker_order_id:
+            raise InvalidRequest([("broker_order_id", "required")])
+        try:
+            self._broker.cancel_behind_back(request.broker_order_id)
+        except (KeyError, LookupError, ValueError) as error:
+            raise InvalidRequest([("broker_order_id", f"no open order {request.broker_order_id!r}: {error}")]) from None
+        return pb.CancelAtBrokerResponse()
+
+    @translate_errors
+    async def LoseEvents(self, request: pb.LoseEventsRequest, context: grpc.aio.ServicerContext) -> pb.LoseEventsResponse:
+        self._broker.lose_next_events(request.count)
+        return pb.LoseEventsResponse()
+
+
+def _symbol(text: str, problems: list[tuple[str, str]]) -> str:
+    symbol = text.strip().upper()
+    if not SYMBOL.match(symbol):
+        problems.append(("symbol", f"expected a ticker such as AAPL, got {text!r}"))
+    return symbol
+
+
+def _decimal(
+    field: str, text: str, problems: list[tuple[str, str]], *, positive: bool, signed: bool = False
+) -> Decimal | None:
+    try:
+        value = parse_decimal(text)
+    except InvalidDecimal as error:
+        problems.append((field, f"expected a decimal string: {error}"))
+        return None
+    if positive and value <= 0:
+        problems.append((field, f"must be positive, got {text!r}"))
+        return None
+    if not signed and value < 0:
+        problems.append((field, f"must not be negative, got {text!r}"))
+        return None
+    return value

@@ -1,0 +1,212 @@
+"""The composition root: builds everything, wires it, and owns the start and stop order.
+
+Start: database (migrate) → writer → load open orders, positions, kill switch → broker →
+recovery → event consumer → start-up reconciliation → gRPC SERVING.
+Stop: NOT_SERVING and stop accepting → streams end (UNAVAILABLE) → in-flight calls finish →
+background tasks → writer drains → broker → database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from execution_server.api.convert import encode_update
+from execution_server.api.risk_servicer import RiskServicer
+from execution_server.api.server import EXECUTION_SERVICE, RISK_SERVICE, SIMULATOR_SERVICE, GrpcServer
+from execution_server.api.servicer import ExecutionServicer
+from execution_server.api.simulator_servicer import SimulatorServicer
+from execution_server.brokers.base import BrokerClient
+from execution_server.brokers.factory import build_broker
+from execution_server.config import Settings
+from execution_server.domain.events import OrderUpdate
+from execution_server.domain.positions import Position
+from execution_server.events.db_log import DatabaseLog, entry_of
+from execution_server.events.fanout import Fanout
+from execution_server.oms.broker_events import BrokerEventApplier
+from execution_server.oms.event_consumer import BrokerEventConsumer
+from execution_server.oms.fills import ACCOUNT, FillRecorder
+from execution_server.oms.recovery import Recovery
+from execution_server.oms.service import OrderService
+from execution_server.oms.state import OpenOrders
+from execution_server.positions.tracker import PositionBook
+from execution_server.reconcile.runner import ReconcileRunner
+from execution_server.risk.control import RiskControl
+from execution_server.store import repository
+from execution_server.store.database import create_engine
+from execution_server.store.migrate import is_at_head, upgrade_to_head
+from execution_server.store.writer import GroupCommitWriter
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Application:
+    """One running service. `start()` returns once it is SERVING; `stop()` is idempotent."""
+
+    def __init__(self, settings: Settings, broker: BrokerClient | None = None) -> None:
+        self.settings = settings
+        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.broker: BrokerClient = broker or build_broker(settings)
+        self.open_orders = OpenOrders()
+        self.book = PositionBook()
+        self._stopped = False
+        self._started = False
+
+    async def start(self) -> int:
+        settings = self.settings
+        if settings.migrate_on_start:
+            await upgrade_to_head(self.engine)
+        elif not await is_at_head(self.engine):
+            raise RuntimeError("the database schema is not at head: run `execution-server migrate`")
+        async with self.engine.connect() as conn:
+            last_sequence = await repository.max_sequence(conn)
+            open_orders = await repository.open_orders(conn)
+            positions = await repository.load_positions(conn)
+            kill_switch = await repository.load_kill_switch(conn)
+
+        self.log_reader = DatabaseLog(self.engine, encode_update)
+        self.log_reader.high_water_mark = last_sequence
+        self.fanout = Fanout(self.log_reader, window_size=settings.stream.window_size, high_water_mark=last_sequence)
+        self.writer = GroupCommitWriter(
+            self.engine, last_sequence=last_sequence, clock=utc_now, on_commit=self._published
+        )
+        self.risk = RiskControl(
+            settings=settings,
+            reference_price=self.broker.reference_price,
+            writer=self.writer,
+            stored_kill_switch=kill_switch,
+        )
+        self._load(open_orders, positions)
+
+        self.fills = FillRecorder(self.open_orders, self.book, self.risk.portfolio)
+        self.applier = BrokerEventApplier(
+            writer=self.writer,
+            open_orders=self.open_orders,
+            fills=self.fills,
+            portfolio=self.risk.portfolio,
+            on_unexplained=self._unexplained,
+        )
+        self.recovery = Recovery(
+            broker=self.broker, open_orders=self.open_orders, applier=self.applier,
+            settle_attempts=settings.settle_attempts,
+        )
+        self.orders = OrderService(
+            writer=self.writer,
+            reader=self.engine.connect,
+            open_orders=self.open_orders,
+            broker=self.broker,
+            risk=self.risk.manager,
+            portfolio=self.risk.portfolio,
+            settle=self.recovery.settle,
+            cancel_wait_seconds=settings.cancel_wait_seconds,
+        )
+        self.risk.bind_orders(self.orders)
+        self.reconciler = ReconcileRunner(
+            broker=self.broker,
+            engine=self.engine,
+            writer=self.writer,
+            open_orders=self.open_orders,
+            book=self.book,
+            applier=self.applier,
+            portfolio=self.risk.portfolio,
+            clock=utc_now,
+            halt=self.risk.halt if settings.reconcile.halt_on_unexplained else None,
+            history=settings.reconcile.history,
+        )
+        self.consumer = BrokerEventConsumer(
+            self.broker,
+            self.applier,
+            on_reconnect=lambda: self.reconciler.trigger_soon("reconnect", settings.reconcile.auto_repair),
+        )
+        services: dict = {
+            EXECUTION_SERVICE: ExecutionServicer(self.orders, self.book, self.reconciler, self.fanout),
+            RISK_SERVICE: RiskServicer(self.risk),
+        }
+        if self.broker.name == "simulated":
+            services[SIMULATOR_SERVICE] = SimulatorServicer(self.broker)
+        self.server = GrpcServer(settings.grpc_address, services)
+
+        self.writer.start()
+        await self.broker.start()
+        self.consumer.start()
+        await self.recovery.recover_open_orders()
+        await self.reconciler.run(repair=settings.reconcile.auto_repair, trigger="startup")
+        self.port = await self.server.start()
+        self.reconciler.start_timer(settings.reconcile.interval_seconds, settings.reconcile.auto_repair)
+        await self.server.set_serving()
+        self._started = True
+        log.info(
+            "serving execution.v1.ExecutionService on %s (port %d), broker %s, database %s",
+            settings.grpc_address, self.port, self.broker.name, settings.masked()["database_url"],
+        )
+        return self.port
+
+    def _load(self, open_orders: list, positions: list) -> None:
+        for order in open_orders:
+            self.open_orders.load(order)
+            self.risk.portfolio.order_opened(order)
+        accounts = []
+        for stored in positions:
+            position = Position(stored.symbol, stored.quantity, stored.average_entry_price, stored.realized_pnl)
+            if stored.strategy_id == ACCOUNT:
+                accounts.append(position)
+            else:
+                self.book.set(stored.strategy_id, stored.symbol, position)
+                self.risk.portfolio.position_adjusted(
+                    stored.strategy_id, stored.symbol, stored.quantity, stored.average_entry_price
+                )
+        for position in accounts:
+            self.book.set_account(position.symbol, position)
+
+    def _published(self, updates: list[OrderUpdate]) -> None:
+        """After each commit: the new entries go to every subscriber, encoded once."""
+        self.log_reader.high_water_mark = updates[-1].sequence
+        self.fanout.publish([entry_of(update, encode_update) for update in updates])
+
+    def _unexplained(self, what: str) -> None:
+        log.warning("unexplained broker event (%s); reconciling", what)
+        if self._started:
+            self.reconciler.trigger_soon("unexplained", self.settings.reconcile.auto_repair)
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if hasattr(self, "fanout"):
+            self.fanout.close()
+        if hasattr(self, "server"):
+            await self.server.stop(self.settings.grace_seconds)
+        for part in ("reconciler", "consumer", "recovery"):
+            if hasattr(self, part):
+                await getattr(self, part).stop()
+        if hasattr(self, "writer"):
+            await self.writer.stop()
+        await self.broker.close()
+        await self.engine.dispose()
+
+
+async def serve(settings: Settings, stop_signal: asyncio.Event) -> None:
+    app = Application(settings)
+    try:
+        await app.start()
+        # SIGHUP re-reads the risk limits; a file that does not parse leaves the old ones in force.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, app.risk.reload_limits)
+        print(
+            f"execution-server listening on {settings.grpc_address} "
+            f"(broker: {app.broker.name}, database: {settings.masked()['database_url']})",
+            flush=True,
+        )
+        await stop_signal.wait()
+        print("execution-server stopping: finishing in-flight calls", flush=True)
+    finally:
+        await app.stop()
+
+

@@ -1,0 +1,29 @@
+"""Choosing the broker adapter from the settings: the only place that knows them all."""
+
+from __future__ import annotations
+
+from execution_server.brokers.base import BrokerClient
+from execution_server.config import ConfigError, Settings
+
+
+def build_broker(settings: Settings) -> BrokerClient:
+    if settings.broker == "simulated":
+        from execution_server.brokers.simulated import DEFAULT_REFERENCE_PRICES, SimulatedBroker, SimulatorSettings
+
+        sim = settings.simulator
+        return SimulatedBroker(
+            SimulatorSettings(
+                reference_prices={**DEFAULT_REFERENCE_PRICES, **sim.reference_prices},
+                default_price=sim.default_price,
+                state_path=sim.state_path,
+                ack_latency_seconds=sim.ack_latency_seconds,
+                reject_fraction=sim.reject_fraction,
+                unknown_outcome_fraction=sim.unknown_outcome_fraction,
+                ticker_interval_seconds=sim.ticker_interval_seconds,
+                seed=sim.seed,
+                ticker_seed=sim.seed,
+                starting_cash=sim.starting_cash,
+            )
+        )
+    # The Alpaca adapter (alpaca-py against the broker or its loopback emulator) plugs in here.
+    raise ConfigError("EXECUTION_BROKER", f"no adapter for {settings.broker!r} in this version")

@@ -1,0 +1,153 @@
+"""The facts the simulated broker records: every change of its state is one of these.
+
+The engine decides (validates a command, matches prices) and expresses the outcome as
+facts; the ledger applies them. Live operation and journal replay go through the same
+`Ledger.apply`, so a restarted broker is the broker that stopped. The last two kinds are a
+compacted snapshot: applied to an empty ledger they rebuild the whole state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from execution_server.brokers.base import BrokerFill
+from execution_server.domain.orders import OrderType, Side, TimeInForce
+
+# Alpaca's words for the states of an order at this broker.
+NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED = "new", "partially_filled", "filled", "canceled", "expired"
+
+
+def order_id_for(seq: int) -> str:
+    return f"sim-{seq}"
+
+
+def execution_id_for(seq: int) -> str:
+    return f"sim-exec-{seq}"
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The broker took the order: from here on it exists at the broker, even before its ack."""
+
+    seq: int
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    quantity: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    at: datetime
+
+    @property
+    def order_id(self) -> str:
+        return order_id_for(self.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Activated:
+    """The order starts working (after the simulated ack delay): it may match from now on."""
+
+    order_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Triggered:
+    """A stop was crossed: a STOP now works as a market order, a STOP_LIMIT as a limit order."""
+
+    order_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Filled:
+    """One execution. cumulative_quantity is the order's filled quantity after it (FIX CumQty)."""
+
+    order_id: str
+    execution_seq: int
+    quantity: Decimal
+    price: Decimal
+    cumulative_quantity: Decimal
+    at: datetime
+
+    @property
+    def execution_id(self) -> str:
+        return execution_id_for(self.execution_seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The order's open quantity is gone: cancelled on request, IOC/FOK remainder, or expired.
+
+    silent: it happened at the broker but no event was sent (the cancel_behind_back hook).
+    """
+
+    order_id: str
+    reason: str
+    broker_status: str
+    at: datetime
+    silent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSet:
+    """The symbol trades at `price`; `available` caps what may still fill at it (None: no cap)."""
+
+    symbol: str
+    price: Decimal
+    available: Decimal | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PositionSet:
+    """The broker's position was changed outside the order flow (a test hook)."""
+
+    symbol: str
+    quantity: Decimal
+    average_entry_price: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRestored:
+    """Snapshot of everything but the orders. Applying it replaces the account state."""
+
+    cash: Decimal
+    next_order_seq: int
+    next_execution_seq: int
+    prices: tuple[PriceSet, ...]
+    positions: tuple[PositionSet, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRestored:
+    """Snapshot of one order (open or closed), with every execution it had."""
+
+    seq: int
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    quantity: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    accepted_at: datetime
+    filled_quantity: Decimal
+    average_fill_price: Decimal | None
+    broker_status: str
+    reason: str
+    active: bool
+    triggered: bool
+    fills: tuple[BrokerFill, ...]
+
+    @property
+    def order_id(self) -> str:
+        return order_id_for(self.seq)
+
+
+Fact = Accepted | Activated | Triggered | Filled | Closed | PriceSet | PositionSet | AccountRestored | OrderRestored

@@ -1,0 +1,79 @@
+"""`execution-server serve | migrate | check-config`; `python -m execution_server` is the same."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+from execution_server.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("execution_server")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="execution-server", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the gRPC API (migrates the database first)")
+    serve.add_argument("--no-migrate", action="store_true", help="refuse to start unless the schema is at head")
+    commands.add_parser("migrate", help="bring the database schema to head")
+    commands.add_parser("check-config", help="validate the configuration and print it, secrets masked")
+    arguments = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"execution-server: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    if arguments.command == "check-config":
+        print(json.dumps(settings.masked(), indent=2, default=str))
+        return 0
+    if arguments.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print(f"database at head: {settings.masked()['database_url']}")
+        return 0
+    if arguments.no_migrate:
+        settings = replace(settings, migrate_on_start=False)
+    return asyncio.run(_serve(settings))
+
+
+async def _migrate(settings: Settings) -> None:
+    from execution_server.store.database import create_engine
+    from execution_server.store.migrate import upgrade_to_head
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _serve(settings: Settings) -> int:
+    from execution_server.app import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    try:
+        await serve(settings, stop)
+    except ConfigError as error:
+        print(f"execution-server: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"execution-server: cannot start: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )

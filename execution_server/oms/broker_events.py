@@ -1,0 +1,249 @@
+"""Applying what the broker says, exactly once: its event stream, and its view of an order
+(used by start-up recovery, settlement of unknown submissions and reconciliation repair).
+
+A duplicated, late or out-of-order event cannot double a fill (fills are keyed by execution
+id), lower a filled quantity, or move an order out of a terminal state: such events are
+logged and dropped, never applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+from execution_server.brokers.base import (
+    BrokerEvent,
+    BrokerOrder,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    StreamConnected,
+)
+from execution_server.domain.money import ZERO
+from execution_server.domain.orders import InvalidFill, InvalidTransition, Order, OrderSpec, OrderStatus
+from execution_server.oms.fills import FillRecorder
+from execution_server.oms.ports import PortfolioListener
+from execution_server.oms.state import OpenOrders
+from execution_server.store import repository
+from execution_server.store.writer import GroupCommitWriter, Transaction
+
+log = logging.getLogger(__name__)
+EXTERNAL_STRATEGY = "external"
+
+
+class BrokerEventApplier:
+    def __init__(
+        self,
+        *,
+        writer: GroupCommitWriter,
+        open_orders: OpenOrders,
+        fills: FillRecorder,
+        portfolio: PortfolioListener,
+        on_unexplained: Callable[[str], None],
+    ) -> None:
+        self._writer = writer
+        self._open = open_orders
+        self._fills = fills
+        self._portfolio = portfolio
+        # Called when an event names an order we do not know, or cannot be applied:
+        # reconciliation is what explains it.
+        self._on_unexplained = on_unexplained
+
+    async def apply(self, event: BrokerEvent) -> Order | None:
+        if isinstance(event, StreamConnected):
+            return None
+        return await self._writer.run(lambda tx: self._apply(tx, event))
+
+    async def _apply(self, tx: Transaction, event: BrokerEvent) -> Order | None:
+        assert not isinstance(event, StreamConnected)
+        order = await self._open.find(tx, event.client_order_id, event.broker_order_id)
+        if order is None:
+            log.warning("broker event for an order unknown here: %s", event)
+            self._on_unexplained(f"event for unknown order {event.client_order_id or event.broker_order_id}")
+            return None
+        try:
+            if isinstance(event, OrderFilled):
+                return await self._fills.record(
+                    tx,
+                    order,
+                    execution_id=event.execution_id,
+                    quantity=event.quantity,
+                    price=event.price,
+                    time=event.time,
+                    broker_status=event.broker_status,
+                    broker_order_id=event.broker_order_id,
+                )
+            if isinstance(event, OrderAccepted):
+                return await self._accepted(tx, order, event.broker_order_id, event.broker_status)
+            if isinstance(event, OrderCancelled):
+                return await self._close(tx, order, OrderStatus.CANCELLED, event.reason, event.broker_status)
+            if isinstance(event, OrderRejected):
+                return await self._close(tx, order, OrderStatus.REJECTED, event.reason, event.broker_status)
+        except (InvalidTransition, InvalidFill) as refusal:
+            log.warning("broker event not applied to order %s: %s", order.order_id, refusal)
+            if isinstance(refusal, InvalidFill):
+                self._on_unexplained(str(refusal))
+            return order
+        return order
+
+    async def _accepted(self, tx: Transaction, order: Order, broker_order_id: str, broker_status: str) -> Order:
+        if order.status is OrderStatus.PENDING:
+            after = order.submitted(broker_order_id, broker_status, tx.now)
+        elif not order.broker_order_id:
+            after = order.with_changes(broker_order_id=broker_order_id, updated_at=tx.now)
+        else:
+            return order  # a duplicate or late acceptance
+        await repository.update_order(tx.conn, after)
+        tx.record("submitted", order=after)
+        self._open.track(tx, order, after)
+        return after
+
+    async def _close(
+        self, tx: Transaction, order: Order, status: OrderStatus, reason: str, broker_status: str
+    ) -> Order:
+        if order.status.is_terminal:
+            return order  # duplicate, or late after a fill completed it
+        if status is OrderStatus.CANCELLED:
+            after = order.cancelled(reason, tx.now, broker_status)
+            event_type = "cancelled"
+        else:
+            after = order.rejected(f"BROKER_REJECTED: {reason}", tx.now, broker_status)
+            event_type = "rejected"
+        await repository.update_order(tx.conn, after)
+        tx.record(event_type, order=after, detail=reason)
+        self._open.track(tx, order, after)
+        self._portfolio.order_closed(after)
+        return after
+
+    # --- the broker's view of one order ---
+
+    async def adopt_broker_state(self, broker_order: BrokerOrder, *, source: str, adopt_unknown: bool) -> Order | None:
+        """Bring the local order to the broker's truth: missing fills (with the broker's execution
+        ids), then the status. With adopt_unknown, an order unknown here is recorded under the
+        strategy `external`. Idempotent: a second call changes nothing."""
+        return await self._writer.run(lambda tx: self._adopt(tx, broker_order, source, adopt_unknown))
+
+    async def _adopt(self, tx: Transaction, bo: BrokerOrder, source: str, adopt_unknown: bool) -> Order | None:
+        order = await self._open.find(tx, bo.client_order_id, bo.broker_order_id)
+        if order is None:
+            if not adopt_unknown:
+                return None
+            order = await self._record_external(tx, bo, source)
+        known = {fill.execution_id for fill in await repository.fills_of(tx.conn, order.order_id)}
+        for fill in bo.fills:
+            if fill.execution_id in known or order.filled_quantity + fill.quantity > order.quantity:
+                continue
+            order = await self._fills.record(
+                tx,
+                order,
+                execution_id=fill.execution_id,
+                quantity=fill.quantity,
+                price=fill.price,
+                time=fill.time,
+                broker_order_id=bo.broker_order_id,
+                detail=source,
+            )
+            known.add(fill.execution_id)
+        order = await self._fill_unexplained_quantity(tx, order, bo, source)
+        return await self._settle_status(tx, order, bo, source)
+
+    async def _record_external(self, tx: Transaction, bo: BrokerOrder, source: str) -> Order:
+        spec = OrderSpec(
+            client_order_id=bo.client_order_id or f"external-{bo.broker_order_id}",
+            strategy_id=EXTERNAL_STRATEGY,
+            symbol=bo.symbol,
+            side=bo.side,
+            quantity=bo.quantity,
+            order_type=bo.order_type,
+            time_in_force=bo.time_in_force,
+            limit_price=bo.limit_price,
+            stop_price=bo.stop_price,
+        )
+        order = Order(
+            order_id=str(uuid.uuid4()),
+            spec=spec,
+            status=OrderStatus.SUBMITTED,
+            created_at=tx.now,
+            updated_at=tx.now,
+            broker_order_id=bo.broker_order_id,
+            broker_status=bo.broker_status,
+        )
+        placed = tx.record("adopted", order=order, detail=f"{source}: open at the broker, unknown here")
+        await repository.insert_order(tx.conn, order, placed.sequence)
+        self._open.track(tx, None, order)
+        self._portfolio.order_opened(order)
+        return order
+
+    async def _fill_unexplained_quantity(self, tx: Transaction, order: Order, bo: BrokerOrder, source: str) -> Order:
+        """The broker reports more filled than the executions it listed (an adapter that knows only
+        cumulative figures): record the difference as one fill with a deterministic id, so that a
+        repeated repair finds it already applied."""
+        missing = bo.filled_quantity - order.filled_quantity
+        if missing <= 0 or bo.average_fill_price is None:
+            return order
+        broker_notional = bo.average_fill_price * bo.filled_quantity
+        local_notional = (order.average_fill_price or ZERO) * order.filled_quantity
+        price = (broker_notional - local_notional) / missing
+        if price <= 0:
+            price = bo.average_fill_price
+        return await self._fills.record(
+            tx,
+            order,
+            execution_id=f"{bo.broker_order_id}:cumulative:{bo.filled_quantity}",
+            quantity=missing,
+            price=Decimal(price),
+            time=tx.now,
+            broker_order_id=bo.broker_order_id,
+            detail=f"{source}: filled quantity recovered from the broker's cumulative figure",
+        )
+
+    async def _settle_status(self, tx: Transaction, order: Order, bo: BrokerOrder, source: str) -> Order:
+        if order.status.is_terminal:
+            return order
+        if bo.status is OrderStatus.CANCELLED:
+            return await self._close(tx, order, OrderStatus.CANCELLED, bo.reason or f"{source}: cancelled at the broker", bo.broker_status)
+        if bo.status is OrderStatus.REJECTED and order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
+            return await self._close(tx, order, OrderStatus.REJECTED, bo.reason or source, bo.broker_status)
+        if order.status is OrderStatus.PENDING or order.in_flight or not order.broker_order_id:
+            return await self._accepted_in_flight(tx, order, bo)
+        return order
+
+    async def _accepted_in_flight(self, tx: Transaction, order: Order, bo: BrokerOrder) -> Order:
+        if order.status is OrderStatus.PENDING:
+            after = order.submitted(bo.broker_order_id, bo.broker_status, tx.now)
+        else:
+            after = order.with_changes(broker_order_id=bo.broker_order_id, in_flight=False, updated_at=tx.now)
+        await repository.update_order(tx.conn, after)
+        tx.record("submitted", order=after)
+        self._open.track(tx, order, after)
+        return after
+
+    async def reject_never_received(self, order: Order, reason: str) -> Order:
+        """The broker has no order with this client order id: it never arrived, so it is safe to reject."""
+
+        async def op(tx: Transaction) -> Order:
+            current = self._open.get(order.order_id)
+            if current is None or current.status is not OrderStatus.PENDING:
+                return current or order
+            after = current.rejected(reason, tx.now)
+            await repository.update_order(tx.conn, after)
+            tx.record("rejected", order=after, detail=reason)
+            self._open.track(tx, current, after)
+            self._portfolio.order_closed(after)
+            return after
+
+        return await self._writer.run(op)
+
+    async def cancel_missing(self, order: Order, reason: str) -> Order:
+        """An order sent and acknowledged that the broker no longer knows: adopt its truth (gone)."""
+
+        async def op(tx: Transaction) -> Order:
+            current = self._open.get(order.order_id)
+            if current is None:
+                return order
+            return await self._close(tx, current, OrderStatus.CANCELLED, reason, current.broker_status)
+
+        return await self._writer.run(op)

@@ -1,0 +1,35 @@
+"""What the OMS refuses, with the facts a caller needs; api/errors.py maps them to gRPC codes."""
+
+from __future__ import annotations
+
+from execution_server.domain.orders import OrderStatus
+
+
+class OrderNotFound(Exception):
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"no order {reference}")
+        self.reference = reference
+
+
+class ClientOrderIdConflict(Exception):
+    """The client order id is taken by an order with different fields."""
+
+    def __init__(self, client_order_id: str, order_id: str, differences: list[str]) -> None:
+        super().__init__(
+            f"client_order_id {client_order_id!r} is already used by order {order_id} "
+            f"with different {', '.join(differences)}"
+        )
+        self.client_order_id = client_order_id
+        self.order_id = order_id
+        self.differences = differences
+
+
+class OrderNotCancellable(Exception):
+    def __init__(self, order_id: str, status: OrderStatus) -> None:
+        super().__init__(f"order {order_id} is {status.value} and cannot be cancelled")
+        self.order_id = order_id
+        self.status = status
+
+
+class InvalidPageToken(ValueError):
+    pass

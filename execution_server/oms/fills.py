@@ -1,0 +1,81 @@
+"""Applying one execution inside a transaction: the order, the fill row, the positions and
+the risk portfolio change together, or not at all."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+from execution_server.domain.events import Fill
+from execution_server.domain.orders import Order
+from execution_server.domain.positions import Position, apply_fill
+from execution_server.oms.ports import PortfolioListener, PositionLedger
+from execution_server.oms.state import OpenOrders
+from execution_server.store import repository
+from execution_server.store.repository import StoredPosition
+from execution_server.store.writer import Transaction
+
+log = logging.getLogger(__name__)
+ACCOUNT = ""
+
+
+class FillRecorder:
+    def __init__(self, open_orders: OpenOrders, ledger: PositionLedger, portfolio: PortfolioListener) -> None:
+        self._open = open_orders
+        self._ledger = ledger
+        self._portfolio = portfolio
+
+    async def record(
+        self,
+        tx: Transaction,
+        order: Order,
+        *,
+        execution_id: str,
+        quantity: Decimal,
+        price: Decimal,
+        time: datetime,
+        broker_status: str = "",
+        broker_order_id: str = "",
+        detail: str = "",
+    ) -> Order:
+        """Apply a fill once. A known execution id returns the order unchanged; a fill that would
+        overfill raises InvalidFill before anything is written."""
+        if await repository.fill_exists(tx.conn, execution_id):
+            return order
+        after = order.filled(quantity, price, time, broker_status)
+        if broker_order_id and not after.broker_order_id:
+            after = after.with_changes(broker_order_id=broker_order_id)
+        fill = Fill(execution_id, order.order_id, quantity, price, time)
+        await repository.update_order(tx.conn, after)
+        sequence = tx.record("fill", order=after, fill=fill, detail=detail).sequence
+        await repository.insert_fill(tx.conn, fill, sequence)
+        await self._move_positions(tx, after, quantity, price)
+        self._open.track(tx, order, after)
+        self._portfolio.order_filled(order, quantity, price)
+        if after.status.is_terminal:
+            self._portfolio.order_closed(after)
+        return after
+
+    async def _move_positions(self, tx: Transaction, order: Order, quantity: Decimal, price: Decimal) -> None:
+        symbol, strategy = order.symbol, order.strategy_id
+        before_strategy = self._ledger.get(strategy, symbol)
+        before_account = self._ledger.account(symbol)
+        after_strategy = apply_fill(before_strategy, order.side, quantity, price)
+        after_account = apply_fill(before_account, order.side, quantity, price)
+        self._ledger.set(strategy, symbol, after_strategy)
+        self._ledger.set_account(symbol, after_account)
+
+        def undo() -> None:
+            self._ledger.set(strategy, symbol, before_strategy)
+            self._ledger.set_account(symbol, before_account)
+
+        tx.on_rollback(undo)
+        await repository.save_position(tx.conn, stored(strategy, after_strategy), tx.now)
+        await repository.save_position(tx.conn, stored(ACCOUNT, after_account), tx.now)
+
+
+def stored(strategy_id: str, position: Position) -> StoredPosition:
+    return StoredPosition(
+        strategy_id, position.symbol, position.quantity, position.average_entry_price, position.realized_pnl
+    )

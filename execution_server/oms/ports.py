@@ -1,0 +1,42 @@
+"""What the OMS needs of the risk layer and the position book: narrow, so tests can use fakes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol
+
+from execution_server.domain.orders import Order, OrderSpec
+from execution_server.domain.positions import Position
+
+
+class Denial(Protocol):
+    @property
+    def reason(self) -> str: ...
+
+
+class RiskGate(Protocol):
+    def check(self, spec: OrderSpec) -> Denial | None: ...
+
+
+class PortfolioListener(Protocol):
+    """The risk layer's in-memory portfolio, kept current by the OMS (O(1) per call)."""
+
+    def order_opened(self, order: Order) -> None: ...
+
+    def order_filled(self, order_before: Order, quantity: Decimal, price: Decimal) -> None: ...
+
+    def order_closed(self, order: Order) -> None: ...
+
+    def position_adjusted(
+        self, strategy_id: str, symbol: str, quantity: Decimal, average_entry_price: Decimal | None
+    ) -> None: ...
+
+
+class PositionLedger(Protocol):
+    def get(self, strategy_id: str, symbol: str) -> Position: ...
+
+    def account(self, symbol: str) -> Position: ...
+
+    def set(self, strategy_id: str, symbol: str, position: Position) -> None: ...
+
+    def set_account(self, symbol: str, position: Position) -> None: ...

@@ -1,0 +1,89 @@
+"""Settling what is uncertain: open orders at start-up, and submissions whose outcome is unknown.
+
+Both ask the broker by client order id, which is why the OMS sends it with every order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from execution_server.brokers.base import BrokerClient, BrokerError
+from execution_server.domain.orders import Order, OrderStatus
+from execution_server.oms.broker_events import BrokerEventApplier
+from execution_server.oms.state import OpenOrders
+
+log = logging.getLogger(__name__)
+
+
+class Recovery:
+    def __init__(
+        self,
+        *,
+        broker: BrokerClient,
+        open_orders: OpenOrders,
+        applier: BrokerEventApplier,
+        settle_attempts: int = 5,
+        settle_delay_seconds: float = 0.2,
+    ) -> None:
+        self._broker = broker
+        self._open = open_orders
+        self._applier = applier
+        self._attempts = settle_attempts
+        self._delay = settle_delay_seconds
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def recover_open_orders(self) -> int:
+        """Bring every locally open order to the broker's state; returns how many were looked up.
+        A PENDING order the broker has never heard of was never sent (the process died before
+        sending it), so it is rejected rather than sent now, long after the client asked."""
+        local = self._open.all()
+        if not local:
+            return 0
+        at_broker = {order.client_order_id: order for order in await self._broker.open_orders()}
+        for order in local:
+            broker_order = at_broker.get(order.client_order_id)
+            if broker_order is None:
+                broker_order = await self._broker.find_by_client_id(order.client_order_id)
+            if broker_order is not None:
+                await self._applier.adopt_broker_state(broker_order, source="recovery", adopt_unknown=False)
+            elif order.status is OrderStatus.PENDING:
+                await self._applier.reject_never_received(
+                    order, "NOT_RECEIVED: the broker has no order with this client order id (recovered at start-up)"
+                )
+            else:
+                log.warning("order %s is %s here but unknown at the broker", order.order_id, order.status.value)
+        return len(local)
+
+    def settle(self, order: Order) -> None:
+        """Look an order of unknown outcome up at the broker in the background."""
+        task = asyncio.create_task(self._settle(order), name=f"settle-{order.order_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settle(self, order: Order) -> None:
+        delay = self._delay
+        for _ in range(self._attempts):
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            current = self._open.get(order.order_id)
+            if current is None or not current.in_flight:
+                return  # the stream settled it first
+            try:
+                broker_order = await self._broker.find_by_client_id(order.client_order_id)
+            except BrokerError as error:
+                log.info("order %s: lookup failed (%s); retrying", order.order_id, error)
+                continue
+            if broker_order is not None:
+                await self._applier.adopt_broker_state(broker_order, source="settlement", adopt_unknown=False)
+                return
+        current = self._open.get(order.order_id)
+        if current is not None and current.in_flight and current.status is OrderStatus.PENDING:
+            await self._applier.reject_never_received(
+                current, f"NOT_RECEIVED: the broker has no order with this client order id after {self._attempts} lookups"
+            )
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,285 @@
+"""The order path: record → risk → submit → apply the broker's answer.
+
+The order is persisted PENDING (flagged in flight) before the broker is called, and sent with
+its client order id, so that after a crash start-up recovery finds it at the broker instead of
+sending it again. Only a definite refusal is a rejection; an unknown outcome leaves the order
+PENDING and in flight until the broker is asked, its stream reports, or reconciliation settles it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+
+from execution_server.brokers.base import (
+    BrokerAck,
+    BrokerClient,
+    BrokerRejected,
+    BrokerUnavailable,
+    CancelRefused,
+)
+from execution_server.domain.orders import Order, OrderSpec, OrderStatus
+from execution_server.oms.errors import (
+    ClientOrderIdConflict,
+    InvalidPageToken,
+    OrderNotCancellable,
+    OrderNotFound,
+)
+from execution_server.oms.ports import PortfolioListener, RiskGate
+from execution_server.oms.state import OpenOrders
+from execution_server.store import repository
+from execution_server.store.writer import GroupCommitWriter, Transaction
+
+log = logging.getLogger(__name__)
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+
+
+class OrderService:
+    def __init__(
+        self,
+        *,
+        writer: GroupCommitWriter,
+        reader: Callable[[], object],
+        open_orders: OpenOrders,
+        broker: BrokerClient,
+        risk: RiskGate,
+        portfolio: PortfolioListener,
+        settle: Callable[[Order], None],
+        cancel_wait_seconds: float = 1.0,
+        submit_timeout_seconds: float = 10.0,
+    ) -> None:
+        self._writer = writer
+        self._read = reader  # an async context manager factory giving a read connection
+        self._open = open_orders
+        self._broker = broker
+        self._risk = risk
+        self._portfolio = portfolio
+        self._settle = settle
+        self._cancel_wait = cancel_wait_seconds
+        self._submit_timeout = submit_timeout_seconds
+
+    # --- PlaceOrder ---
+
+    async def place(self, spec: OrderSpec) -> Order:
+        order, is_new = await self._writer.run(lambda tx: self._record(tx, spec))
+        if not is_new:
+            return order
+        return await self._submit(order)
+
+    async def _record(self, tx: Transaction, spec: OrderSpec) -> tuple[Order, bool]:
+        existing = await self._open.find(tx, client_order_id=spec.client_order_id)
+        if existing is not None:
+            if existing.spec != spec:
+                raise ClientOrderIdConflict(spec.client_order_id, existing.order_id, _differences(existing.spec, spec))
+            return existing, False
+        order = Order(
+            order_id=str(uuid.uuid4()),
+            spec=spec,
+            status=OrderStatus.PENDING,
+            created_at=tx.now,
+            updated_at=tx.now,
+            in_flight=True,
+        )
+        denial = self._risk.check(spec)
+        placed = tx.record("placed", order=order if denial is None else order.with_changes(in_flight=False))
+        if denial is not None:
+            rejected = order.rejected(denial.reason, tx.now)
+            await repository.insert_order(tx.conn, rejected, placed.sequence)
+            tx.record("rejected", order=rejected, detail=denial.reason)
+            return rejected, False
+        await repository.insert_order(tx.conn, order, placed.sequence)
+        self._open.track(tx, None, order)
+        self._portfolio.order_opened(order)
+        tx.on_rollback(lambda: self._portfolio.order_closed(order))
+        return order, True
+
+    async def _submit(self, order: Order) -> Order:
+        try:
+            ack = await asyncio.wait_for(self._broker.submit(order), self._submit_timeout)
+        except BrokerRejected as refusal:
+            return await self._writer.run(
+                lambda tx: self._reject(tx, order.order_id, f"BROKER_REJECTED: {refusal.reason}", refusal.broker_status)
+            )
+        except BrokerUnavailable as error:
+            # Certainly not sent: a definite outcome, so a rejection the client can act on.
+            return await self._writer.run(
+                lambda tx: self._reject(tx, order.order_id, f"BROKER_UNAVAILABLE: {error}", "")
+            )
+        except Exception as error:  # timeout, dropped connection, 5xx: the outcome is unknown
+            log.warning("order %s: submission outcome unknown (%r); settling by client order id", order.order_id, error)
+            self._settle(order)
+            return self._open.get(order.order_id) or order
+        return await self._writer.run(lambda tx: self.acknowledge(tx, order.order_id, ack))
+
+    async def acknowledge(self, tx: Transaction, order_id: str, ack: BrokerAck) -> Order:
+        """The broker accepted: PENDING → SUBMITTED, or only note the broker id when a fill
+        from the stream got here first."""
+        order = self._open.get(order_id) or await repository.get_order(tx.conn, order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        if order.status is OrderStatus.PENDING:
+            after = order.submitted(ack.broker_order_id, ack.broker_status, tx.now)
+        elif not order.broker_order_id or order.in_flight:
+            after = order.with_changes(broker_order_id=ack.broker_order_id, in_flight=False, updated_at=tx.now)
+        else:
+            return order
+        await repository.update_order(tx.conn, after)
+        tx.record("submitted", order=after)
+        self._open.track(tx, order, after)
+        return after
+
+    async def _reject(self, tx: Transaction, order_id: str, reason: str, broker_status: str) -> Order:
+        order = self._open.get(order_id) or await repository.get_order(tx.conn, order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        if order.status not in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
+            return order  # the stream already settled it
+        after = order.rejected(reason, tx.now, broker_status)
+        await repository.update_order(tx.conn, after)
+        tx.record("rejected", order=after, detail=reason)
+        self._open.track(tx, order, after)
+        self._portfolio.order_closed(after)
+        return after
+
+    # --- CancelOrder ---
+
+    async def cancel(self, order_id: str = "", client_order_id: str = "") -> Order:
+        order, send = await self._writer.run(lambda tx: self._request_cancel(tx, order_id, client_order_id))
+        if not send:
+            return order
+        changed = self._open.wait_for_change(order.order_id)
+        try:
+            await self._broker.cancel(order)
+        except CancelRefused as refusal:
+            # Typically filled meanwhile: the fill is on its way through the stream.
+            log.info("order %s: broker refused the cancel: %s", order.order_id, refusal.reason)
+        return await self._settled_within(order, changed)
+
+    async def _request_cancel(self, tx: Transaction, order_id: str, client_order_id: str) -> tuple[Order, bool]:
+        order = self._open.get(order_id) if order_id else None
+        if order is None:
+            order = await self._find_any(tx, order_id, client_order_id)
+        if order.status is OrderStatus.CANCELLED:
+            return order, False
+        if order.status.is_terminal:
+            raise OrderNotCancellable(order.order_id, order.status)
+        if order.cancel_requested:
+            return order, True
+        after = order.with_changes(cancel_requested=True, updated_at=tx.now)
+        await repository.update_order(tx.conn, after)
+        tx.record("cancel_requested", order=after)
+        self._open.track(tx, order, after)
+        return after, True
+
+    async def _settled_within(self, order: Order, changed: asyncio.Future[Order]) -> Order:
+        """Wait briefly for the broker's confirmation so that the usual answer is the final one."""
+        deadline = asyncio.get_running_loop().time() + self._cancel_wait
+        current = self._open.get(order.order_id)
+        while current is not None:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return current
+            try:
+                await asyncio.wait_for(asyncio.shield(changed), remaining)
+            except TimeoutError:
+                return self._open.get(order.order_id) or await self.get(order_id=order.order_id)
+            current = self._open.get(order.order_id)
+            changed = self._open.wait_for_change(order.order_id)
+        return await self.get(order_id=order.order_id)
+
+    async def cancel_all_open(self, reason: str) -> list[str]:
+        """Request a cancel of every open order (kill switch); returns their ids."""
+        orders = self._open.all()
+
+        async def cancel_one(order: Order) -> str | None:
+            try:
+                await self.cancel(order_id=order.order_id)
+            except (OrderNotCancellable, OrderNotFound):
+                return None
+            except Exception as error:
+                log.error("order %s: cancel for %s failed: %s", order.order_id, reason, error)
+            return order.order_id
+
+        results = await asyncio.gather(*(cancel_one(order) for order in orders))
+        return [order_id for order_id in results if order_id]
+
+    # --- GetOrder / ListOrders ---
+
+    async def get(self, order_id: str = "", client_order_id: str = "") -> Order:
+        async with self._read() as conn:  # type: ignore[attr-defined]
+            order = None
+            if order_id:
+                order = await repository.get_order(conn, order_id)
+            elif client_order_id:
+                order = await repository.get_order_by_client_id(conn, client_order_id)
+        if order is None:
+            raise OrderNotFound(_reference(order_id, client_order_id))
+        return order
+
+    async def _find_any(self, tx: Transaction, order_id: str, client_order_id: str) -> Order:
+        order = None
+        if order_id:
+            order = self._open.get(order_id) or await repository.get_order(tx.conn, order_id)
+        elif client_order_id:
+            order = await self._open.find(tx, client_order_id=client_order_id)
+        if order is None:
+            raise OrderNotFound(_reference(order_id, client_order_id))
+        return order
+
+    async def list(
+        self,
+        *,
+        strategy_id: str = "",
+        symbol: str = "",
+        statuses: Sequence[OrderStatus] = (),
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> tuple[list[Order], str]:
+        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        filters = _filter_key(strategy_id, symbol, statuses)
+        after = _decode_token(page_token, filters) if page_token else 0
+        async with self._read() as conn:  # type: ignore[attr-defined]
+            rows = await repository.list_orders(
+                conn, strategy_id=strategy_id, symbol=symbol, statuses=statuses, after_position=after, limit=size + 1
+            )
+        more = len(rows) > size
+        rows = rows[:size]
+        token = _encode_token(rows[-1][0], filters) if more and rows else ""
+        return [order for _, order in rows], token
+
+
+def _reference(order_id: str, client_order_id: str) -> str:
+    return f"with order_id {order_id!r}" if order_id else f"with client_order_id {client_order_id!r}"
+
+
+def _differences(existing: OrderSpec, requested: OrderSpec) -> list[str]:
+    names = ("strategy_id", "symbol", "side", "quantity", "order_type", "time_in_force", "limit_price", "stop_price")
+    return [name for name in names if getattr(existing, name) != getattr(requested, name)]
+
+
+def _filter_key(strategy_id: str, symbol: str, statuses: Sequence[OrderStatus]) -> str:
+    return "|".join([strategy_id, symbol, ",".join(sorted(status.value for status in statuses))])
+
+
+def _encode_token(position: int, filters: str) -> str:
+    raw = json.dumps({"after": position, "filters": filters}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, filters: str) -> int:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        after = int(raw["after"])
+        token_filters = raw["filters"]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidPageToken("page_token is not a token this service issued") from None
+    if token_filters != filters:
+        raise InvalidPageToken("page_token was issued for different filters")
+    return after
+

@@ -1,0 +1,94 @@
+"""The OMS's in-memory view of open orders, indexed three ways, changed only by the writer.
+
+Every change made inside a transaction registers its undo, so a batch that fails to commit
+leaves this view exactly as the database is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from execution_server.domain.orders import Order
+from execution_server.store import repository
+from execution_server.store.writer import Transaction
+
+
+class OpenOrders:
+    def __init__(self) -> None:
+        self._by_id: dict[str, Order] = {}
+        self._by_client_id: dict[str, str] = {}
+        self._by_broker_id: dict[str, str] = {}
+        self._waiters: dict[str, list[asyncio.Future[Order]]] = defaultdict(list)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def all(self) -> list[Order]:
+        return list(self._by_id.values())
+
+    def get(self, order_id: str) -> Order | None:
+        return self._by_id.get(order_id)
+
+    def by_client_id(self, client_order_id: str) -> Order | None:
+        order_id = self._by_client_id.get(client_order_id)
+        return self._by_id.get(order_id) if order_id else None
+
+    def by_broker_id(self, broker_order_id: str) -> Order | None:
+        order_id = self._by_broker_id.get(broker_order_id)
+        return self._by_id.get(order_id) if order_id else None
+
+    def load(self, order: Order) -> None:
+        self._put(order)
+
+    def track(self, tx: Transaction, before: Order | None, after: Order) -> None:
+        """Record `after` as the order's current state; undone if the transaction fails."""
+        self._put(after)
+        tx.on_rollback(lambda: self._restore(before, after))
+        tx.on_commit(lambda: self._notify(after))
+
+    async def find(self, tx: Transaction, client_order_id: str = "", broker_order_id: str = "") -> Order | None:
+        """An order by either id: open ones from memory, closed ones from the database."""
+        order = None
+        if broker_order_id:
+            order = self.by_broker_id(broker_order_id)
+        if order is None and client_order_id:
+            order = self.by_client_id(client_order_id)
+        if order is None and client_order_id:
+            order = await repository.get_order_by_client_id(tx.conn, client_order_id)
+        if order is None and broker_order_id:
+            order = await repository.get_order_by_broker_id(tx.conn, broker_order_id)
+        return order
+
+    def wait_for_change(self, order_id: str) -> asyncio.Future[Order]:
+        future: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
+        self._waiters[order_id].append(future)
+        return future
+
+    def _put(self, order: Order) -> None:
+        previous = self._by_id.get(order.order_id)
+        if previous is not None and previous.broker_order_id and previous.broker_order_id != order.broker_order_id:
+            self._by_broker_id.pop(previous.broker_order_id, None)
+        if order.status.is_open:
+            self._by_id[order.order_id] = order
+            self._by_client_id[order.client_order_id] = order.order_id
+            if order.broker_order_id:
+                self._by_broker_id[order.broker_order_id] = order.order_id
+        else:
+            self._remove(order)
+
+    def _remove(self, order: Order) -> None:
+        self._by_id.pop(order.order_id, None)
+        self._by_client_id.pop(order.client_order_id, None)
+        if order.broker_order_id:
+            self._by_broker_id.pop(order.broker_order_id, None)
+
+    def _restore(self, before: Order | None, after: Order) -> None:
+        self._remove(after)
+        if before is not None:
+            self._put(before)
+
+    def _notify(self, order: Order) -> None:
+        for future in self._waiters.pop(order.order_id, []):
+            if not future.done():
+                future.set_result(order)

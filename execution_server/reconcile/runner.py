@@ -1,0 +1,272 @@
+"""Reconciliation runs: at start-up, on a timer, after a stream reconnect, and on demand.
+
+A run compares; with repair it adopts the broker's truth. Repair never places an order: it
+replays the broker's fills through the OMS (with the broker's execution ids, so replays are
+ignored), settles statuses, adopts orders unknown here under the strategy `external`, and
+only then adjusts positions that still differ, recording each adjustment as an event that
+names the run. Nothing is deleted; every repair is an event. Repairing twice changes nothing
+the second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from execution_server.brokers.base import BrokerClient, BrokerOrder, BrokerPosition
+from execution_server.domain.money import format_decimal
+from execution_server.domain.orders import OrderStatus
+from execution_server.domain.positions import Position, adjusted_to
+from execution_server.oms.broker_events import EXTERNAL_STRATEGY, BrokerEventApplier
+from execution_server.oms.fills import ACCOUNT, stored
+from execution_server.oms.ports import PortfolioListener
+from execution_server.oms.state import OpenOrders
+from execution_server.positions.tracker import PositionBook
+from execution_server.reconcile.compare import Discrepancy, ReconciliationResult, orders_to_look_up, reconcile
+from execution_server.store import repository
+from execution_server.store.writer import GroupCommitWriter, Transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    run_id: int
+    trigger: str
+    repair: bool
+    result: ReconciliationResult
+    # After repair: what still differs (nothing when every difference was explained).
+    unresolved: tuple[Discrepancy, ...] = ()
+
+    @property
+    def has_discrepancies(self) -> bool:
+        return self.result.has_discrepancies
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSnapshot:
+    positions: list[BrokerPosition]
+    open_orders: list[BrokerOrder]
+    lookup: dict[str, BrokerOrder | None]
+
+
+class ReconcileRunner:
+    def __init__(
+        self,
+        *,
+        broker: BrokerClient,
+        engine: AsyncEngine,
+        writer: GroupCommitWriter,
+        open_orders: OpenOrders,
+        book: PositionBook,
+        applier: BrokerEventApplier,
+        portfolio: PortfolioListener,
+        clock: Callable[[], datetime],
+        halt: Callable[[str], None] | None = None,
+        history: int = 100,
+    ) -> None:
+        self._broker = broker
+        self._engine = engine
+        self._writer = writer
+        self._open = open_orders
+        self._book = book
+        self._applier = applier
+        self._portfolio = portfolio
+        self._clock = clock
+        self._halt = halt
+        self._history = history
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[ReconcileReport]] = set()
+
+    async def run(self, *, repair: bool, trigger: str) -> ReconcileReport:
+        async with self._lock:
+            snapshot = await self._snapshot()
+            result = self._compare(snapshot)
+            unresolved: tuple[Discrepancy, ...] = ()
+            run_id = await self._next_run_id()
+            if repair and result.has_discrepancies:
+                unresolved = await self._repair(run_id, snapshot)
+            report = ReconcileReport(run_id, trigger, repair, result, unresolved)
+            await self._save(report)
+            self._log(report)
+            if repair and unresolved and self._halt is not None:
+                self._halt(f"reconcile run {run_id}: {len(unresolved)} discrepancies repair could not explain")
+            return report
+
+    async def _snapshot(self) -> BrokerSnapshot:
+        positions = await self._broker.positions()
+        open_orders = await self._broker.open_orders()
+        lookup: dict[str, BrokerOrder | None] = {}
+        for client_order_id in orders_to_look_up(self._open.all(), open_orders):
+            lookup[client_order_id] = await self._broker.find_by_client_id(client_order_id)
+        return BrokerSnapshot(positions, open_orders, lookup)
+
+    def _compare(self, snapshot: BrokerSnapshot) -> ReconciliationResult:
+        return reconcile(
+            self._book.account_quantities(),
+            self._open.all(),
+            snapshot.positions,
+            snapshot.open_orders,
+            snapshot.lookup,
+            self._clock(),
+        )
+
+    async def _repair(self, run_id: int, snapshot: BrokerSnapshot) -> tuple[Discrepancy, ...]:
+        source = f"reconcile run {run_id}"
+        for broker_order in snapshot.open_orders:
+            await self._applier.adopt_broker_state(broker_order, source=source, adopt_unknown=True)
+        for client_order_id, broker_order in snapshot.lookup.items():
+            if broker_order is not None:
+                await self._applier.adopt_broker_state(broker_order, source=source, adopt_unknown=False)
+            else:
+                await self._close_missing(client_order_id, source)
+        fresh = await self._snapshot()
+        await self._adjust_positions(run_id, fresh.positions)
+        return self._compare(await self._snapshot()).discrepancies
+
+    async def _close_missing(self, client_order_id: str, source: str) -> None:
+        order = self._open.by_client_id(client_order_id)
+        if order is None:
+            return
+        if order.status is OrderStatus.PENDING:
+            await self._applier.reject_never_received(order, f"NOT_RECEIVED: unknown at the broker ({source})")
+        else:
+            await self._applier.cancel_missing(order, f"MISSING_AT_BROKER: unknown at the broker ({source})")
+
+    async def _adjust_positions(self, run_id: int, broker_positions: list[BrokerPosition]) -> None:
+        theirs = {position.symbol: position for position in broker_positions if position.quantity != 0}
+        ours = self._book.account_quantities()
+        for symbol in sorted(set(theirs) | {s for s, q in ours.items() if q != 0}):
+            broker_position = theirs.get(symbol)
+            target = broker_position.quantity if broker_position else Decimal(0)
+            if ours.get(symbol, Decimal(0)) == target:
+                continue
+            average = broker_position.average_entry_price if broker_position else None
+            await self._writer.run(lambda tx, s=symbol, q=target, a=average: self._adjust(tx, run_id, s, q, a))
+
+    async def _adjust(
+        self, tx: Transaction, run_id: int, symbol: str, target: Decimal, average: Decimal | None
+    ) -> None:
+        """Move the `external` strategy by the difference, so that the account (the strategies'
+        sum) equals the broker's quantity, and give the account the broker's average."""
+        account_before = self._book.account(symbol)
+        external_before = self._book.get(EXTERNAL_STRATEGY, symbol)
+        delta = target - account_before.quantity
+        if delta == 0:
+            return
+        external_quantity = external_before.quantity + delta
+        external_average = (external_before.average_entry_price or average or _fallback(account_before)) if external_quantity else None
+        external_after = adjusted_to(external_before, external_quantity, external_average)
+        self._book.set(EXTERNAL_STRATEGY, symbol, external_after)
+        account_after = adjusted_to(account_before, target, average or account_before.average_entry_price)
+        self._book.set_account(symbol, account_after)
+
+        def undo() -> None:
+            self._book.set(EXTERNAL_STRATEGY, symbol, external_before)
+            self._book.set_account(symbol, account_before)
+
+        tx.on_rollback(undo)
+        await repository.save_position(tx.conn, stored(EXTERNAL_STRATEGY, external_after), tx.now)
+        await repository.save_position(tx.conn, stored(ACCOUNT, account_after), tx.now)
+        detail = (
+            f"reconcile run {run_id}: account {symbol} adjusted from {format_decimal(account_before.quantity)} "
+            f"to the broker's {format_decimal(target)} through strategy {EXTERNAL_STRATEGY}"
+        )
+        tx.record("position_adjusted", strategy_id=EXTERNAL_STRATEGY, symbol=symbol, detail=detail)
+        self._portfolio.position_adjusted(EXTERNAL_STRATEGY, symbol, external_quantity, external_after.average_entry_price)
+        log.warning(detail)
+
+    async def _next_run_id(self) -> int:
+        async with self._engine.connect() as conn:
+            runs = await repository.recent_reconcile_runs(conn, 1)
+        return (runs[0]["run_id"] + 1) if runs else 1
+
+    async def _save(self, report: ReconcileReport) -> None:
+        body = json.dumps(
+            {
+                "discrepancies": [_discrepancy_json(d) for d in report.result.discrepancies],
+                "unresolved": [_discrepancy_json(d) for d in report.unresolved],
+            }
+        )
+
+        async def op(tx: Transaction) -> int:
+            return await repository.insert_reconcile_run(
+                tx.conn,
+                checked_at=report.result.checked_at,
+                trigger=report.trigger,
+                repair=report.repair,
+                has_discrepancies=report.has_discrepancies,
+                result=body,
+            )
+
+        await self._writer.run(op)
+
+    async def recent(self, limit: int) -> list[dict[str, object]]:
+        async with self._engine.connect() as conn:
+            runs = await repository.recent_reconcile_runs(conn, min(limit, self._history))
+        return [{**run, "result": json.loads(run["result"])} for run in runs]
+
+    def _log(self, report: ReconcileReport) -> None:
+        if not report.has_discrepancies:
+            log.info("reconcile run %d (%s): no discrepancies", report.run_id, report.trigger)
+            return
+        log.warning(
+            "reconcile run %d (%s): %d discrepancies%s: %s",
+            report.run_id,
+            report.trigger,
+            len(report.result.discrepancies),
+            f", {len(report.unresolved)} unresolved after repair" if report.repair else "",
+            "; ".join(f"{d.kind.value} {d.symbol} {d.order_id or d.client_order_id} {d.detail}".strip() for d in report.result.discrepancies),
+        )
+
+    # --- triggers ---
+
+    def start_timer(self, interval_seconds: float, repair: bool) -> None:
+        async def tick() -> None:
+            while True:
+                await asyncio.sleep(interval_seconds)
+                try:
+                    await self.run(repair=repair, trigger="timer")
+                except Exception as error:
+                    log.error("timed reconcile failed: %s", error)
+
+        self._timer = asyncio.create_task(tick(), name="reconcile-timer")
+
+    def trigger_soon(self, trigger: str, repair: bool) -> None:
+        task = asyncio.create_task(self.run(repair=repair, trigger=trigger))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception() and log.error("reconcile failed: %s", t.exception()))
+
+    async def stop(self) -> None:
+        tasks = [task for task in [self._timer, *self._background] if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._timer = None
+
+
+def _fallback(position: Position) -> Decimal | None:
+    return position.average_entry_price
+
+
+def _discrepancy_json(discrepancy: Discrepancy) -> dict[str, str]:
+    return {
+        "kind": discrepancy.kind.value,
+        "symbol": discrepancy.symbol,
+        "local_quantity": discrepancy.local_quantity,
+        "broker_quantity": discrepancy.broker_quantity,
+        "order_id": discrepancy.order_id,
+        "client_order_id": discrepancy.client_order_id,
+        "detail": discrepancy.detail,
+    }
+
+

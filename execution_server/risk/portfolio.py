@@ -1,0 +1,327 @@
+"""The in-memory portfolio that risk checks read: positions, open orders, exposure and the
+day's P&L, per strategy and for the account, kept incrementally by the OMS.
+
+Why incremental: a check runs on every order and must cost the same with 10 positions or
+10,000, so every total a check reads is kept up to date by the event that changes it, never
+recomputed by a scan. Each update touches one book for the strategy and one for the
+account; a price change touches the books that hold the symbol (one per strategy holding
+it, plus the account).
+
+Valuation. Each symbol has one mark: the latest reference price (`on_price`), else the last
+fill price, else a reconciled average price, else the price of the first priced order seen
+(a best guess until a real price arrives). Exposure counts positions and open orders alike
+at the mark, in the worst case for each symbol: if every open buy filled, or every open
+sell. So per symbol and scope (a strategy or the account), with q the position and B, S
+the open buy and sell remainders:
+
+    gross   = max(|q + B|, |q - S|) × mark          summed over symbols
+    net     = between Σ (q - S) × mark  and  Σ (q + B) × mark
+
+P&L of the day is the change in marked value since the day started plus the day's trade
+cash flow; this equals realised plus unrealised P&L measured from the day's opening marks
+and needs no average price. Reconciliation repairs (`position_adjusted`) move the day's
+opening value with them, so a repair is never mistaken for a profit or a loss.
+
+Nothing here does I/O; the OMS calls, in this order for one order's life:
+`order_opened` when risk accepts it (before any await, so that the next order sees it),
+`order_filled` for each execution, `order_closed` when it is cancelled, rejected by the
+broker or expires (a FILLED order is released by its last fill; a second close is a no-op).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from execution_server.domain.money import ZERO
+from execution_server.domain.orders import Order, Side
+
+
+class Book:
+    """One position line (a strategy's or the account's, in one symbol). Live and shared:
+    read it, never change it outside this module."""
+
+    __slots__ = ("quantity", "cost", "realized", "open_buy", "open_sell", "gross")
+
+    def __init__(self) -> None:
+        self.quantity = ZERO  # signed: negative when short
+        self.cost = ZERO  # quantity × average price, signed like the quantity
+        self.realized = ZERO  # realised P&L of the day
+        self.open_buy = ZERO  # open remainder of buy orders
+        self.open_sell = ZERO
+        self.gross = ZERO  # this line's share of the scope's gross exposure
+
+    @property
+    def average_price(self) -> Decimal | None:
+        return self.cost / self.quantity if self.quantity else None
+
+
+class Totals:
+    """The running totals of one strategy or of the account. Live and shared: read only."""
+
+    __slots__ = (
+        "books",
+        "open_orders",
+        "gross",
+        "position_value",
+        "buy_value",
+        "sell_value",
+        "day_cash",
+        "opening_value",
+        "realized",
+    )
+
+    def __init__(self) -> None:
+        self.books: dict[str, Book] = {}
+        self.open_orders = 0
+        self.gross = ZERO
+        self.position_value = ZERO  # Σ q × mark
+        self.buy_value = ZERO  # Σ open buy remainder × mark
+        self.sell_value = ZERO
+        self.day_cash = ZERO  # Σ sell proceeds − buy costs of today's fills
+        self.opening_value = ZERO  # position value when the day started, moved by repairs
+        self.realized = ZERO
+
+    @property
+    def day_pnl(self) -> Decimal:
+        return self.position_value + self.day_cash - self.opening_value
+
+    @property
+    def net_high(self) -> Decimal:
+        """Net exposure if every open buy filled."""
+        return self.position_value + self.buy_value
+
+    @property
+    def net_low(self) -> Decimal:
+        """Net exposure if every open sell filled."""
+        return self.position_value - self.sell_value
+
+    def book(self, symbol: str) -> Book:
+        return self.books.get(symbol, EMPTY_BOOK)
+
+
+EMPTY_BOOK = Book()
+EMPTY_TOTALS = Totals()
+
+
+@dataclass(frozen=True, slots=True)
+class PositionSnapshot:
+    """A copy of one book, for explanations and for tests."""
+
+    symbol: str
+    quantity: Decimal
+    average_price: Decimal | None
+    realized_pnl: Decimal
+    open_buy_quantity: Decimal
+    open_sell_quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureSnapshot:
+    gross: Decimal
+    net_long: Decimal  # net exposure if every open buy filled
+    net_short: Decimal  # net exposure if every open sell filled
+    day_pnl: Decimal
+    realized_pnl: Decimal
+    open_orders: int
+
+
+class _OpenOrder:
+    __slots__ = ("strategy_id", "symbol", "side", "remaining")
+
+    def __init__(self, strategy_id: str, symbol: str, side: Side, remaining: Decimal) -> None:
+        self.strategy_id = strategy_id
+        self.symbol = symbol
+        self.side = side
+        self.remaining = remaining
+
+
+class PortfolioView:
+    """Positions, open orders and exposure per strategy and for the account. Every update
+    is O(1) in the number of positions and orders, except `on_price` (O(holders of the
+    symbol)) and `start_new_day` (a scan, once a day)."""
+
+    def __init__(self) -> None:
+        self.account = Totals()
+        self._strategies: dict[str, Totals] = {}
+        self._marks: dict[str, Decimal] = {}
+        self._holders: dict[str, list[tuple[Totals, Book]]] = {}
+        self._open: dict[str, _OpenOrder] = {}
+
+    # --- reads (O(1)) ---
+
+    def totals(self, strategy_id: str | None = None) -> Totals:
+        if strategy_id is None:
+            return self.account
+        return self._strategies.get(strategy_id, EMPTY_TOTALS)
+
+    def mark(self, symbol: str) -> Decimal | None:
+        return self._marks.get(symbol)
+
+    def strategy_ids(self) -> Iterator[str]:
+        return iter(self._strategies)
+
+    def symbols(self) -> Iterator[str]:
+        """Every symbol with a book (held now or earlier, or with orders)."""
+        return iter(self._holders)
+
+    def position(self, strategy_id: str | None, symbol: str) -> PositionSnapshot:
+        book = self.totals(strategy_id).book(symbol)
+        return PositionSnapshot(
+            symbol, book.quantity, book.average_price, book.realized, book.open_buy, book.open_sell
+        )
+
+    def exposure(self, strategy_id: str | None = None) -> ExposureSnapshot:
+        t = self.totals(strategy_id)
+        return ExposureSnapshot(t.gross, t.net_high, t.net_low, t.day_pnl, t.realized, t.open_orders)
+
+    def is_open(self, order_id: str) -> bool:
+        return order_id in self._open
+
+    # --- updates from the OMS ---
+
+    def order_opened(self, order: Order) -> None:
+        """Reserve an accepted order's open remainder. Idempotent per order id."""
+        if order.order_id in self._open or order.status.is_terminal or order.remaining_quantity <= 0:
+            return
+        spec = order.spec
+        if spec.symbol not in self._marks:
+            seed = spec.limit_price if spec.limit_price is not None else spec.stop_price
+            if seed is not None:
+                self.on_price(spec.symbol, seed)
+        self._open[order.order_id] = _OpenOrder(spec.strategy_id, spec.symbol, spec.side, order.remaining_quantity)
+        self._shift_open(spec.strategy_id, spec.symbol, spec.side, order.remaining_quantity, +1)
+
+    def order_filled(self, order_before: Order, quantity: Decimal, price: Decimal) -> None:
+        """Apply one execution of `quantity` at `price` to `order_before` (the order as it
+        was before this fill). A fill that arrives after the order was closed (it raced a
+        cancel) still moves the position; it just has no open remainder left to release."""
+        strategy_id, symbol, side = order_before.strategy_id, order_before.symbol, order_before.side
+        open_order = self._open.get(order_before.order_id)
+        if open_order is not None:
+            released = min(quantity, open_order.remaining)
+            open_order.remaining -= released
+            closes = open_order.remaining <= 0
+            if closes:
+                del self._open[order_before.order_id]
+            self._shift_open(strategy_id, symbol, side, -released, -1 if closes else 0)
+        if symbol not in self._marks:
+            self.on_price(symbol, price)
+        self._trade(strategy_id, symbol, side.sign * quantity, price)
+
+    def order_closed(self, order: Order) -> None:
+        """Release what is left of an order that will not fill any more. Idempotent."""
+        open_order = self._open.pop(order.order_id, None)
+        if open_order is not None:
+            self._shift_open(open_order.strategy_id, open_order.symbol, open_order.side, -open_order.remaining, -1)
+
+    def position_adjusted(self, strategy_id: str, symbol: str, new_quantity: Decimal, avg_price: Decimal | None) -> None:
+        """Set a position to what reconciliation (or start-up) found, without counting the
+        change as P&L of the day."""
+        totals, book = self._line(strategy_id, symbol)
+        account_book = self._line(None, symbol)[1]
+        if symbol not in self._marks and avg_price:
+            self.on_price(symbol, avg_price)
+        mark = self._marks.get(symbol, ZERO)
+        delta = new_quantity - book.quantity
+        new_cost = new_quantity * avg_price if avg_price is not None else ZERO
+        account_book.cost += new_cost - book.cost
+        book.cost = new_cost
+        for scope, line in ((totals, book), (self.account, account_book)):
+            scope.opening_value += delta * mark
+            self._shift(scope, line, mark, delta, ZERO, ZERO)
+
+    def on_price(self, symbol: str, price: Decimal) -> None:
+        """Revalue the symbol's books at a new mark; O(number of books holding the symbol)."""
+        old = self._marks.get(symbol, ZERO)
+        self._marks[symbol] = price
+        change = price - old
+        if not change:
+            return
+        for scope, book in self._holders.get(symbol, ()):
+            scope.position_value += book.quantity * change
+            scope.buy_value += book.open_buy * change
+            scope.sell_value += book.open_sell * change
+            gross = _gross(book, price)
+            scope.gross += gross - book.gross
+            book.gross = gross
+
+    def start_new_day(self) -> None:
+        """Roll the day: today's P&L starts from the current marked value. A scan, once a day."""
+        for scope in (self.account, *self._strategies.values()):
+            scope.opening_value = scope.position_value
+            scope.day_cash = ZERO
+            scope.realized = ZERO
+            for book in scope.books.values():
+                book.realized = ZERO
+
+    # --- internals ---
+
+    def _line(self, strategy_id: str | None, symbol: str) -> tuple[Totals, Book]:
+        """The totals and the book to update, created on first use."""
+        if strategy_id is None:
+            scope = self.account
+        else:
+            scope = self._strategies.get(strategy_id) or self._strategies.setdefault(strategy_id, Totals())
+        book = scope.books.get(symbol)
+        if book is None:
+            book = scope.books[symbol] = Book()
+            self._holders.setdefault(symbol, []).append((scope, book))
+        return scope, book
+
+    def _shift_open(self, strategy_id: str, symbol: str, side: Side, quantity: Decimal, count: int) -> None:
+        mark = self._marks.get(symbol, ZERO)
+        buy, sell = (quantity, ZERO) if side is Side.BUY else (ZERO, quantity)
+        for key in (strategy_id, None):
+            scope, book = self._line(key, symbol)
+            scope.open_orders += count
+            self._shift(scope, book, mark, ZERO, buy, sell)
+
+    def _trade(self, strategy_id: str, symbol: str, signed_quantity: Decimal, price: Decimal) -> None:
+        totals, book = self._line(strategy_id, symbol)
+        account_book = self._line(None, symbol)[1]
+        realized, new_cost = _average_cost(book.quantity, book.cost, signed_quantity, price)
+        account_book.cost += new_cost - book.cost
+        book.cost = new_cost
+        mark = self._marks.get(symbol, ZERO)
+        for scope, line in ((totals, book), (self.account, account_book)):
+            line.realized += realized
+            scope.realized += realized
+            scope.day_cash -= signed_quantity * price
+            self._shift(scope, line, mark, signed_quantity, ZERO, ZERO)
+
+    @staticmethod
+    def _shift(scope: Totals, book: Book, mark: Decimal, quantity: Decimal, buy: Decimal, sell: Decimal) -> None:
+        """Move a book's quantity and open remainders, and the scope's totals with them."""
+        if quantity:
+            book.quantity += quantity
+            scope.position_value += quantity * mark
+        if buy:
+            book.open_buy += buy
+            scope.buy_value += buy * mark
+        if sell:
+            book.open_sell += sell
+            scope.sell_value += sell * mark
+        gross = _gross(book, mark)
+        scope.gross += gross - book.gross
+        book.gross = gross
+
+
+def _gross(book: Book, mark: Decimal) -> Decimal:
+    return max(abs(book.quantity + book.open_buy), abs(book.quantity - book.open_sell)) * mark
+
+
+def _average_cost(quantity: Decimal, cost: Decimal, signed: Decimal, price: Decimal) -> tuple[Decimal, Decimal]:
+    """Realised P&L and the new cost basis after trading `signed` at `price` (average-cost method)."""
+    if not quantity or (quantity > 0) == (signed > 0):
+        return ZERO, cost + signed * price
+    closed = min(abs(signed), abs(quantity))
+    average = cost / quantity
+    realized = closed * (price - average) * (1 if quantity > 0 else -1)
+    remaining = quantity + signed
+    if not remaining:
+        return realized, ZERO
+    if (remaining > 0) == (quantity > 0):
+        return realized, cost * remaining / quantity
+    return realized, remaining * price  # crossed through zero: the rest opens at this price

@@ -1,0 +1,257 @@
+"""Queries and writes, as plain functions over an async connection (SQLAlchemy Core, no ORM)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from execution_server.domain.events import Fill, OrderUpdate
+from execution_server.domain.orders import Order, OrderStatus
+from execution_server.store import tables as t
+from execution_server.store.codec import order_from_json, order_from_row, order_to_json, order_to_row
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPosition:
+    strategy_id: str
+    symbol: str
+    quantity: Decimal
+    average_entry_price: Decimal | None
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKillSwitch:
+    engaged: bool
+    reason: str
+    reduce_only: bool
+    changed_at: datetime
+
+
+# --- orders ---
+
+
+async def insert_order(conn: AsyncConnection, order: Order, position: int) -> None:
+    await conn.execute(insert(t.orders).values(order_to_row(order, position)))
+
+
+async def update_order(conn: AsyncConnection, order: Order) -> None:
+    values = order_to_row(order)
+    del values["order_id"]
+    await conn.execute(update(t.orders).where(t.orders.c.order_id == order.order_id).values(values))
+
+
+async def get_order(conn: AsyncConnection, order_id: str) -> Order | None:
+    row = (await conn.execute(select(t.orders).where(t.orders.c.order_id == order_id))).mappings().first()
+    return order_from_row(row) if row else None
+
+
+async def get_order_by_client_id(conn: AsyncConnection, client_order_id: str) -> Order | None:
+    query = select(t.orders).where(t.orders.c.client_order_id == client_order_id)
+    row = (await conn.execute(query)).mappings().first()
+    return order_from_row(row) if row else None
+
+
+async def get_order_by_broker_id(conn: AsyncConnection, broker_order_id: str) -> Order | None:
+    query = select(t.orders).where(t.orders.c.broker_order_id == broker_order_id)
+    row = (await conn.execute(query)).mappings().first()
+    return order_from_row(row) if row else None
+
+
+async def open_orders(conn: AsyncConnection) -> list[Order]:
+    """Only open orders, through the (is_open, position) index: start-up cost does not grow with history."""
+    query = select(t.orders).where(t.orders.c.is_open.is_(True)).order_by(t.orders.c.position)
+    return [order_from_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def list_orders(
+    conn: AsyncConnection,
+    *,
+    strategy_id: str = "",
+    symbol: str = "",
+    statuses: Sequence[OrderStatus] = (),
+    after_position: int = 0,
+    limit: int = 100,
+) -> list[tuple[int, Order]]:
+    """A page of orders in a stable order (oldest first), after a position cursor."""
+    conditions = [t.orders.c.position > after_position]
+    if strategy_id:
+        conditions.append(t.orders.c.strategy_id == strategy_id)
+    if symbol:
+        conditions.append(t.orders.c.symbol == symbol)
+    if statuses:
+        conditions.append(t.orders.c.status.in_([status.value for status in statuses]))
+    query = select(t.orders).where(and_(*conditions)).order_by(t.orders.c.position).limit(limit)
+    rows = (await conn.execute(query)).mappings().all()
+    return [(row["position"], order_from_row(row)) for row in rows]
+
+
+# --- fills ---
+
+
+async def fill_exists(conn: AsyncConnection, execution_id: str) -> bool:
+    query = select(t.fills.c.execution_id).where(t.fills.c.execution_id == execution_id)
+    return (await conn.execute(query)).first() is not None
+
+
+async def insert_fill(conn: AsyncConnection, fill: Fill, sequence: int) -> None:
+    await conn.execute(
+        insert(t.fills).values(
+            execution_id=fill.execution_id,
+            order_id=fill.order_id,
+            quantity=fill.quantity,
+            price=fill.price,
+            time=fill.time,
+            sequence=sequence,
+        )
+    )
+
+
+async def fills_of(conn: AsyncConnection, order_id: str) -> list[Fill]:
+    query = select(t.fills).where(t.fills.c.order_id == order_id).order_by(t.fills.c.sequence)
+    return [
+        Fill(row["execution_id"], row["order_id"], row["quantity"], row["price"], row["time"])
+        for row in (await conn.execute(query)).mappings()
+    ]
+
+
+# --- the event log ---
+
+
+async def insert_events(conn: AsyncConnection, updates: Iterable[OrderUpdate]) -> None:
+    rows = [
+        {
+            "sequence": update.sequence,
+            "event_type": update.event_type,
+            "order_id": update.order.order_id if update.order else None,
+            "strategy_id": update.strategy_id,
+            "symbol": update.symbol,
+            "order_snapshot": order_to_json(update.order) if update.order else None,
+            "execution_id": update.fill.execution_id if update.fill else None,
+            "fill_quantity": update.fill.quantity if update.fill else None,
+            "fill_price": update.fill.price if update.fill else None,
+            "fill_time": update.fill.time if update.fill else None,
+            "detail": update.detail,
+            "time": update.time,
+        }
+        for update in updates
+    ]
+    if rows:
+        await conn.execute(insert(t.order_events), rows)
+
+
+async def events_after(conn: AsyncConnection, after_sequence: int, up_to: int, limit: int) -> list[OrderUpdate]:
+    query = (
+        select(t.order_events)
+        .where(t.order_events.c.sequence > after_sequence, t.order_events.c.sequence <= up_to)
+        .order_by(t.order_events.c.sequence)
+        .limit(limit)
+    )
+    return [_update_from_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+def _update_from_row(row: dict) -> OrderUpdate:  # type: ignore[type-arg]
+    order = order_from_json(row["order_snapshot"]) if row["order_snapshot"] else None
+    fill = None
+    if row["execution_id"]:
+        fill = Fill(row["execution_id"], row["order_id"], row["fill_quantity"], row["fill_price"], row["fill_time"])
+    return OrderUpdate(
+        sequence=row["sequence"],
+        event_type=row["event_type"],
+        strategy_id=row["strategy_id"],
+        symbol=row["symbol"],
+        time=row["time"],
+        order=order,
+        fill=fill,
+        detail=row["detail"] or "",
+    )
+
+
+async def max_sequence(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.max(t.order_events.c.sequence)))).scalar() or 0)
+
+
+async def min_sequence(conn: AsyncConnection) -> int | None:
+    value = (await conn.execute(select(func.min(t.order_events.c.sequence)))).scalar()
+    return int(value) if value is not None else None
+
+
+async def trim_events(conn: AsyncConnection, keep_after: int) -> None:
+    """Retention: delete log entries at or below a sequence (orders and fills stay)."""
+    await conn.execute(delete(t.order_events).where(t.order_events.c.sequence <= keep_after))
+
+
+# --- positions ---
+
+
+async def load_positions(conn: AsyncConnection) -> list[StoredPosition]:
+    rows = (await conn.execute(select(t.positions))).mappings()
+    return [
+        StoredPosition(r["strategy_id"], r["symbol"], r["quantity"], r["average_entry_price"], r["realized_pnl"])
+        for r in rows
+    ]
+
+
+async def save_position(conn: AsyncConnection, position: StoredPosition, at: datetime) -> None:
+    values = {
+        "quantity": position.quantity,
+        "average_entry_price": position.average_entry_price,
+        "realized_pnl": position.realized_pnl,
+        "updated_at": at,
+    }
+    key = and_(t.positions.c.strategy_id == position.strategy_id, t.positions.c.symbol == position.symbol)
+    result = await conn.execute(update(t.positions).where(key).values(values))
+    if result.rowcount == 0:
+        await conn.execute(
+            insert(t.positions).values(strategy_id=position.strategy_id, symbol=position.symbol, **values)
+        )
+
+
+# --- risk state ---
+
+KILL_SWITCH_KEY = "kill_switch"
+
+
+async def load_kill_switch(conn: AsyncConnection) -> StoredKillSwitch | None:
+    query = select(t.risk_state).where(t.risk_state.c.key == KILL_SWITCH_KEY)
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        return None
+    return StoredKillSwitch(bool(row["engaged"]), row["reason"], bool(row["reduce_only"]), row["changed_at"])
+
+
+async def save_kill_switch(conn: AsyncConnection, state: StoredKillSwitch) -> None:
+    values = {
+        "engaged": state.engaged,
+        "reason": state.reason,
+        "reduce_only": state.reduce_only,
+        "changed_at": state.changed_at,
+    }
+    key = t.risk_state.c.key == KILL_SWITCH_KEY
+    result = await conn.execute(update(t.risk_state).where(key).values(values))
+    if result.rowcount == 0:
+        await conn.execute(insert(t.risk_state).values(key=KILL_SWITCH_KEY, **values))
+
+
+# --- reconciliation runs ---
+
+
+async def insert_reconcile_run(
+    conn: AsyncConnection, *, checked_at: datetime, trigger: str, repair: bool, has_discrepancies: bool, result: str
+) -> int:
+    inserted = await conn.execute(
+        insert(t.reconcile_runs)
+        .values(checked_at=checked_at, trigger=trigger, repair=repair, has_discrepancies=has_discrepancies, result=result)
+        .returning(t.reconcile_runs.c.run_id)
+    )
+    return int(inserted.scalar_one())
+
+
+async def recent_reconcile_runs(conn: AsyncConnection, limit: int) -> list[dict]:  # type: ignore[type-arg]
+    query = select(t.reconcile_runs).order_by(t.reconcile_runs.c.run_id.desc()).limit(limit)
+    return [dict(row) for row in (await conn.execute(query)).mappings()]

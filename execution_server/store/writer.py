@@ -1,0 +1,180 @@
+"""The single writer: every change goes through it, batched into one transaction (group commit).
+
+Concurrent requests queue their operations; the writer drains the queue and runs a whole
+batch in one transaction, so a burst of N orders costs one commit, not N. Because there is
+one writer, sequence numbers are handed out in order and commit in order: the high-water
+mark of the event log is simply the last committed sequence.
+
+An operation validates before it writes, so a refusal (an illegal transition, a duplicate)
+raises before touching the database and fails only its own caller. A database error fails
+the whole batch: its transaction rolls back, every caller in it gets the error, in-memory
+changes are undone through the rollback hooks, and the sequence counter is rewound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from execution_server.domain.events import Fill, OrderUpdate
+from execution_server.domain.orders import Order
+from execution_server.store import repository
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_BATCH = 512
+
+
+class StoreUnavailable(Exception):
+    """The database could not commit a change; nothing of it was kept."""
+
+
+class WriterStopped(Exception):
+    """The writer has stopped; the service is shutting down."""
+
+
+@dataclass
+class Transaction:
+    """What an operation gets: the connection, and a way to record events and hooks."""
+
+    conn: AsyncConnection
+    _next_sequence: int
+    now: datetime
+    updates: list[OrderUpdate] = field(default_factory=list)
+    _on_rollback: list[Callable[[], None]] = field(default_factory=list)
+    _on_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def record(
+        self,
+        event_type: str,
+        *,
+        order: Order | None = None,
+        fill: Fill | None = None,
+        detail: str = "",
+        strategy_id: str = "",
+        symbol: str = "",
+    ) -> OrderUpdate:
+        update = OrderUpdate(
+            sequence=self._next_sequence,
+            event_type=event_type,
+            strategy_id=order.strategy_id if order else strategy_id,
+            symbol=order.symbol if order else symbol,
+            time=self.now,
+            order=order,
+            fill=fill,
+            detail=detail,
+        )
+        self._next_sequence += 1
+        self.updates.append(update)
+        return update
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        self._on_rollback.append(undo)
+
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        self._on_commit.append(hook)
+
+
+Operation = Callable[[Transaction], Awaitable[Any]]
+
+
+class GroupCommitWriter:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        last_sequence: int,
+        clock: Callable[[], datetime],
+        on_commit: Callable[[list[OrderUpdate]], None],
+    ) -> None:
+        self._engine = engine
+        self._last_sequence = last_sequence
+        self._clock = clock
+        self._on_commit = on_commit
+        self._queue: asyncio.Queue[tuple[Operation, asyncio.Future[Any]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def last_sequence(self) -> int:
+        return self._last_sequence
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="group-commit-writer")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop. Idempotent."""
+        self._stopping = True
+        if self._task is not None:
+            await self._queue.put((_stop_marker, asyncio.get_running_loop().create_future()))
+            await self._task
+            self._task = None
+
+    async def run(self, operation: Callable[[Transaction], Awaitable[T]]) -> T:
+        if self._stopping:
+            raise WriterStopped("the service is shutting down")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._queue.put((operation, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            stop = any(operation is _stop_marker for operation, _ in batch)
+            batch = [(operation, future) for operation, future in batch if operation is not _stop_marker]
+            if batch:
+                await self._commit_batch(batch)
+            if stop and self._queue.empty():
+                return
+
+    async def _commit_batch(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> None:
+        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        tx: Transaction | None = None
+        try:
+            async with self._engine.begin() as conn:
+                tx = Transaction(conn, self._last_sequence + 1, self._clock())
+                for operation, future in batch:
+                    try:
+                        results.append((future, await operation(tx), None))
+                    except SQLAlchemyError:
+                        raise
+                    except Exception as error:  # a refusal: it raised before writing
+                        results.append((future, None, error))
+                await repository.insert_events(conn, tx.updates)
+        except (SQLAlchemyError, OSError) as error:
+            log.error("batch of %d changes rolled back: %s", len(batch), error)
+            if tx is not None:
+                for undo in reversed(tx._on_rollback):
+                    undo()
+            failure = StoreUnavailable(f"the database refused the change: {error.__class__.__name__}")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            return
+        assert tx is not None
+        if tx.updates:
+            self._last_sequence = tx.updates[-1].sequence
+        for hook in tx._on_commit:
+            hook()
+        if tx.updates:
+            self._on_commit(tx.updates)
+        for future, result, error in results:
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+
+async def _stop_marker(tx: Transaction) -> None:  # pragma: no cover - never run
+    return None

@@ -1,0 +1,169 @@
+"""The order path through the gRPC API: place, idempotency, cancel, list, unknown outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import grpc
+import pytest
+
+from execution.v1 import execution_pb2 as pb
+from execution.v1 import simulator_pb2 as sim
+from execution_server.app import Application
+from execution_server.brokers.base import BrokerAck
+from execution_server.brokers.simulated import SimulatedBroker
+from execution_server.brokers.factory import build_broker
+from execution_server.config import SimulatorConfig
+from execution_server.domain.orders import Order
+from tests.harness import Client, running, settings_for
+from tests.waiting import eventually
+
+
+class CountingBroker(SimulatedBroker):
+    """The real simulated broker, counting what reaches it."""
+
+    submissions: list[str]
+
+    async def submit(self, order: Order) -> BrokerAck:
+        self.submissions.append(order.client_order_id)
+        return await super().submit(order)
+
+
+def counting_broker(settings) -> CountingBroker:
+    broker = build_broker(settings)
+    broker.__class__ = CountingBroker
+    broker.submissions = []
+    return broker  # type: ignore[return-value]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path):
+    return settings_for(database_url, tmp_path)
+
+
+@pytest.fixture
+async def client(settings):
+    async with running(settings) as client:
+        yield client
+
+
+async def status_of(client: Client, order_id: str) -> int:
+    return (await client.get(order_id)).status
+
+
+async def test_market_order_is_submitted_then_filled_at_the_price(client) -> None:
+    await client.simulator.SetPrice(sim.SetPriceRequest(symbol="AAPL", price="187.25"))
+    order = await client.place(quantity="10")
+    assert order.order_id and order.broker_order_id
+    assert order.status in (pb.ORDER_STATUS_SUBMITTED, pb.ORDER_STATUS_FILLED)
+    filled = await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+    assert (filled.filled_quantity, filled.average_fill_price) == ("10", "187.25")
+
+
+async def test_repeated_place_returns_the_same_order(client) -> None:
+    first = await client.place(client_order_id="retry-1", order_type=pb.ORDER_TYPE_LIMIT, limit_price="50")
+    again = await client.place(client_order_id="retry-1", order_type=pb.ORDER_TYPE_LIMIT, limit_price="50.00")
+    assert again.order_id == first.order_id
+    listed = await client.execution.ListOrders(pb.ListOrdersRequest())
+    assert len(listed.orders) == 1
+
+
+async def test_same_client_order_id_with_other_fields_is_already_exists(client) -> None:
+    await client.place(client_order_id="dup-1", quantity="10")
+    with pytest.raises(grpc.aio.AioRpcError) as conflict:
+        await client.place(client_order_id="dup-1", quantity="11")
+    assert conflict.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert "quantity" in conflict.value.details()
+
+
+async def test_fifty_concurrent_places_make_one_order_and_one_submission(settings) -> None:
+    broker = counting_broker(settings)
+    app = Application(settings, broker=broker)
+    port = await app.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            from execution.v1 import execution_pb2_grpc
+
+            stub = execution_pb2_grpc.ExecutionServiceStub(channel)
+            request = pb.PlaceOrderRequest(
+                client_order_id="burst-1", strategy_id="s", symbol="MSFT", side=pb.SIDE_BUY,
+                quantity="5", order_type=pb.ORDER_TYPE_LIMIT, limit_price="1",
+            )
+            responses = await asyncio.gather(*(stub.PlaceOrder(request) for _ in range(50)))
+            assert len({response.order.order_id for response in responses}) == 1
+            listed = await stub.ListOrders(pb.ListOrdersRequest())
+            assert len(listed.orders) == 1
+    finally:
+        await app.stop()
+    assert broker.submissions == ["burst-1"]
+
+
+async def test_cancel_of_a_resting_order_ends_cancelled(client) -> None:
+    order = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="1")
+    cancelled = (await client.execution.CancelOrder(pb.CancelOrderRequest(order_id=order.order_id))).order
+    cancelled = await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_CANCELLED)
+    again = (await client.execution.CancelOrder(pb.CancelOrderRequest(client_order_id=order.client_order_id))).order
+    assert again == cancelled
+
+
+async def test_cancel_of_a_filled_order_is_a_failed_precondition_naming_the_state(client) -> None:
+    order = await client.place()
+    await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await client.execution.CancelOrder(pb.CancelOrderRequest(order_id=order.order_id))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "FILLED" in refused.value.details()
+
+
+async def test_list_orders_filters_and_pages_in_a_stable_order(client) -> None:
+    placed = []
+    for index in range(7):
+        placed.append(
+            await client.place(
+                strategy_id="alpha" if index % 2 == 0 else "beta",
+                symbol="MSFT" if index < 4 else "AAPL",
+                order_type=pb.ORDER_TYPE_LIMIT,
+                limit_price="1",
+            )
+        )
+    pages, token, tokens = [], "", []
+    while True:
+        response = await client.execution.ListOrders(pb.ListOrdersRequest(strategy_id="alpha", page_size=2, page_token=token))
+        pages.append([order.order_id for order in response.orders])
+        token = response.next_page_token
+        if not token:
+            break
+        tokens.append(token)
+    alpha = [order.order_id for index, order in enumerate(placed) if index % 2 == 0]
+    assert [order_id for page in pages for order_id in page] == alpha
+    assert all(len(page) <= 2 for page in pages)
+    by_symbol = await client.execution.ListOrders(pb.ListOrdersRequest(symbol="aapl"))
+    assert [order.order_id for order in by_symbol.orders] == [order.order_id for order in placed[4:]]
+    by_status = await client.execution.ListOrders(pb.ListOrdersRequest(statuses=[pb.ORDER_STATUS_FILLED]))
+    assert list(by_status.orders) == []
+    with pytest.raises(grpc.aio.AioRpcError) as mismatch:
+        await client.execution.ListOrders(pb.ListOrdersRequest(strategy_id="beta", page_token=tokens[0]))
+    assert mismatch.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_unknown_submission_outcome_stays_pending_then_settles_by_client_order_id(database_url, tmp_path) -> None:
+    settings = settings_for(database_url, tmp_path)
+    settings = replace(settings, simulator=replace(settings.simulator, unknown_outcome_fraction=1.0))
+    async with running(settings) as client:
+        order = await client.place(client_order_id="lost-ack-1")
+        assert order.status == pb.ORDER_STATUS_PENDING and order.in_flight
+        settled = await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+        assert settled.broker_order_id and not settled.in_flight
+        broker_order = await client.app.broker.find_by_client_id("lost-ack-1")
+        assert broker_order is not None and broker_order.filled_quantity == 10
+
+
+async def test_a_broker_refusal_is_a_rejected_order_not_an_rpc_error(database_url, tmp_path) -> None:
+    settings = settings_for(database_url, tmp_path)
+    settings = replace(settings, simulator=replace(settings.simulator, reject_fraction=1.0))
+    async with running(settings) as client:
+        order = await client.place()
+        assert order.status == pb.ORDER_STATUS_REJECTED
+        assert order.reject_reason.startswith("BROKER_REJECTED:")
