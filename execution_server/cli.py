@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -23,7 +24,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--no-migrate", action="store_true", help="refuse to start unless the schema is at head")
     commands.add_parser("migrate", help="bring the database schema to head")
     commands.add_parser("check-config", help="validate the configuration and print it, secrets masked")
+    health = commands.add_parser("health", help="ask a running server's grpc.health.v1 service; exit 0 if SERVING")
+    health.add_argument("--address", default=None, help="host:port (default: EXECUTION_GRPC_ADDRESS)")
     arguments = parser.parse_args(argv)
+    if arguments.command == "health":
+        return asyncio.run(_health(arguments.address))
     try:
         settings = load_settings()
     except ConfigError as error:
@@ -40,6 +45,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.no_migrate:
         settings = replace(settings, migrate_on_start=False)
     return asyncio.run(_serve(settings))
+
+
+async def _health(address: str | None) -> int:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from execution_server.config import DEFAULT_GRPC_ADDRESS
+
+    target = address or os.environ.get("EXECUTION_GRPC_ADDRESS", DEFAULT_GRPC_ADDRESS)
+    target = target.replace("0.0.0.0:", "127.0.0.1:")
+    try:
+        async with grpc.aio.insecure_channel(target) as channel:
+            response = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=3)
+    except grpc.aio.AioRpcError as error:
+        print(f"{target}: {error.code().name}", file=sys.stderr)
+        return 1
+    serving = response.status == health_pb2.HealthCheckResponse.SERVING
+    print(f"{target}: {health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)}")
+    return 0 if serving else 1
 
 
 async def _migrate(settings: Settings) -> None:

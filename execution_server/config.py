@@ -168,10 +168,13 @@ def _apply_environment(settings: Settings, env: Mapping[str, str]) -> Settings:
     if env.get("EXECUTION_RECONCILE_INTERVAL", "").strip():
         interval = _number("EXECUTION_RECONCILE_INTERVAL", env["EXECUTION_RECONCILE_INTERVAL"])
         changes["reconcile"] = replace(settings.reconcile, interval_seconds=interval)
+    if env.get("EXECUTION_SIMULATOR_ACK_LATENCY", "").strip():
+        latency = _number("EXECUTION_SIMULATOR_ACK_LATENCY", env["EXECUTION_SIMULATOR_ACK_LATENCY"])
+        changes["simulator"] = replace(changes.get("simulator", settings.simulator), ack_latency_seconds=latency)
     if env.get("EXECUTION_SIMULATOR_STATE", "").strip():
         value = env["EXECUTION_SIMULATOR_STATE"].strip()
         state = None if value.lower() in ("memory", "none") else Path(value)
-        changes["simulator"] = replace(settings.simulator, state_path=state)
+        changes["simulator"] = replace(changes.get("simulator", settings.simulator), state_path=state)
     return replace(settings, **changes)
 
 

@@ -328,7 +328,7 @@ def _position(ctx: CheckContext, limits: PositionLimits, book: Book, who: str, p
         return None
     if ctx.price is None:
         return no_reference_price("position", ctx, f"{prefix}max_position_notional")
-    notional = (size - 1) * ctx.price
+    notional = size * ctx.price
     if notional > max_notional:
         return deny("position", "MAX_POSITION_NOTIONAL", f"{prefix}max_position_notional", max_notional,
                     notional, f"{who} position in {symbol} could reach a notional of {_text(notional)} "

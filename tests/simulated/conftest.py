@@ -27,6 +27,8 @@ async def take(stream: AsyncIterator[BrokerEvent], count: int) -> list[BrokerEve
 
 
 async def assert_no_event(stream: AsyncIterator[BrokerEvent]) -> None:
-    """Nothing is waiting on the stream (events are queued synchronously: no need to wait long)."""
+    """Nothing is waiting on the stream (events are queued synchronously: no need to wait long).
+
+    The timeout cancels the pending read, which closes that events() iterator: call it last."""
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(anext(stream), timeout=0.02)

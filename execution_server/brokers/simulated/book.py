@@ -56,6 +56,7 @@ class SymbolBook:
         """Arrival numbers of the stops `price` triggers (buy: price >= stop, sell: price <= stop)."""
         seqs = [key[1] for key in self.buy_stops.irange(maximum=(price, _AFTER_ALL))]
         seqs += [key[1] for key in self.sell_stops.irange(maximum=(-price, _AFTER_ALL))]
+        seqs.sort()
         return seqs
 
     def marketable(self, price: Decimal) -> list[int]:

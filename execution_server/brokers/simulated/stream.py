@@ -4,6 +4,7 @@ Like a broker's websocket, events reach only the connection that is up when they
 events while no connection is up are lost (except before the very first one, so that a
 service starting up misses nothing), and so are events queued on a connection when it
 breaks. Every connection starts with StreamConnected; reconnect=True from the second on.
+A reader that abandons its iterator (or whose pending read is cancelled) disconnects.
 """
 
 from __future__ import annotations
