@@ -61,7 +61,8 @@ def build(rng: random.Random) -> tuple[RiskManager, dict[str, Decimal], list[Ord
         portfolio.on_price(symbol, price)
     for n in range(POSITIONS):
         strategy, symbol = STRATEGIES[n % len(STRATEGIES)], SYMBOLS[n % len(SYMBOLS)]
-        portfolio.position_adjusted(strategy, symbol, Decimal(rng.randint(1, 500) * rng.choice((1, -1))), prices[symbol])
+        quantity = Decimal(rng.randint(1, 500) * rng.choice((1, -1)))
+        portfolio.position_adjusted(strategy, symbol, quantity, prices[symbol])
     for n in range(OPEN_ORDERS):
         symbol = rng.choice(SYMBOLS)
         order = an_order(n, rng.choice(STRATEGIES), symbol, rng.choice(list(Side)), rng.randint(1, 100), prices[symbol])

@@ -121,6 +121,16 @@ class ReconcileRunner:
 
     async def _repair(self, run_id: int, snapshot: BrokerSnapshot) -> tuple[Discrepancy, ...]:
         source = f"reconcile run {run_id}"
+        await self._adopt_orders(snapshot, source)
+        fresh = await self._snapshot()
+        # The positions adopted must come with the fills behind them: a fill made at the broker
+        # since the first snapshot (its event perhaps still on the way) is adopted from this
+        # same snapshot, by execution id, so that it is never also counted as an adjustment.
+        await self._adopt_orders(fresh, source)
+        await self._adjust_positions(run_id, fresh.positions)
+        return self._compare(await self._snapshot()).discrepancies
+
+    async def _adopt_orders(self, snapshot: BrokerSnapshot, source: str) -> None:
         for broker_order in snapshot.open_orders:
             await self._applier.adopt_broker_state(broker_order, source=source, adopt_unknown=True)
         for client_order_id, broker_order in snapshot.lookup.items():
@@ -128,9 +138,6 @@ class ReconcileRunner:
                 await self._applier.adopt_broker_state(broker_order, source=source, adopt_unknown=False)
             else:
                 await self._close_missing(client_order_id, source)
-        fresh = await self._snapshot()
-        await self._adjust_positions(run_id, fresh.positions)
-        return self._compare(await self._snapshot()).discrepancies
 
     async def _close_missing(self, client_order_id: str, source: str) -> None:
         order = self._open.by_client_id(client_order_id)

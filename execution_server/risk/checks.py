@@ -52,7 +52,8 @@ def _text(value: object) -> str:
 
 
 class CheckContext:
-    """Everything the checks need about one order, gathered once by the manager.
+    """Everything the checks need about one order, gathered once by the manager. A plain
+    slotted class, not a frozen dataclass: one is built per order, on the hot path.
 
     `reference` is the broker's reference price right now (None when unknown). `mark` is
     the price the portfolio's books in this symbol are valued at (zero when it has none yet),
@@ -98,6 +99,9 @@ class CheckContext:
 
 
 class Check(Protocol):
+    """One check: `name` is its group ("order_limits", "position", ...), as in denials and
+    in the keys of GetRiskLimits."""
+
     name: str
 
     def check(self, ctx: CheckContext) -> RiskDenial | None: ...
@@ -112,8 +116,13 @@ def no_reference_price(check: str, ctx: CheckContext, key: str) -> RiskDenial:
                 f"{ctx.spec.order_type.value.lower()} order cannot be checked against {key}")
 
 
-def _unset(value: object) -> str:
-    return "no limit" if value is None else _text(value)
+def _scope(ctx: CheckContext, account: bool) -> tuple[str, str]:
+    """How a denial names the scope of a limit, in words and in its key."""
+    return ("account", "account_") if account else (f"strategy {ctx.spec.strategy_id}", "")
+
+
+def _bound(name: str, value: object, relation: str = "≤") -> str:
+    return f"{name} unlimited" if value is None else f"{name} {relation} {_text(value)}"
 
 
 # --- 1. kill switch ---
@@ -199,7 +208,7 @@ class OrderSizeCheck:
 
     def explain(self, limits: StrategyLimits, account: AccountLimits) -> str:
         order = limits.order
-        return f"order size: quantity ≤ {_unset(order.max_quantity)}, notional ≤ {_unset(order.max_notional)}"
+        return f"order size: {_bound('quantity', order.max_quantity)}, {_bound('notional', order.max_notional)}"
 
 
 class PriceCollarCheck:
@@ -222,7 +231,9 @@ class PriceCollarCheck:
 
     def explain(self, limits: StrategyLimits, account: AccountLimits) -> str:
         collar = limits.order.price_collar_pct
-        return "price collar: none" if collar is None else f"price collar: limit price within {_text(collar)}% of reference"
+        if collar is None:
+            return "price collar: none"
+        return f"price collar: limit price within {_text(collar)}% of the reference price"
 
 
 class OpenOrdersCheck:
@@ -239,7 +250,7 @@ class OpenOrdersCheck:
                     f"strategy {ctx.spec.strategy_id} has {count} open orders, the limit is {limit}")
 
     def explain(self, limits: StrategyLimits, account: AccountLimits) -> str:
-        return f"open orders per strategy ≤ {_unset(limits.order.max_open_orders)}"
+        return f"open orders: {_bound('per strategy', limits.order.max_open_orders)}"
 
 
 class OrderRateCheck:
@@ -294,19 +305,18 @@ class PositionCheck:
     name = "position"
 
     def check(self, ctx: CheckContext) -> RiskDenial | None:
-        strategy = f"strategy {ctx.spec.strategy_id}"
-        return _position(ctx, ctx.limits.position, ctx.book, strategy, "") or _position(
-            ctx, ctx.account_limits.position, ctx.account_book, "account", "account_"
+        return _position(ctx, ctx.limits.position, ctx.book, False) or _position(
+            ctx, ctx.account_limits.position, ctx.account_book, True
         )
 
     def explain(self, limits: StrategyLimits, account: AccountLimits) -> str:
         own, total = limits.position, account.position
-        return (f"position per symbol: strategy quantity ≤ {_unset(own.max_quantity)}, notional ≤ "
-                f"{_unset(own.max_notional)}; account quantity ≤ {_unset(total.max_quantity)}, "
-                f"notional ≤ {_unset(total.max_notional)}")
+        return (f"position per symbol: strategy {_bound('quantity', own.max_quantity)}, "
+                f"{_bound('notional', own.max_notional)}; account {_bound('quantity', total.max_quantity)}, "
+                f"{_bound('notional', total.max_notional)}")
 
 
-def _position(ctx: CheckContext, limits: PositionLimits, book: Book, who: str, prefix: str) -> RiskDenial | None:
+def _position(ctx: CheckContext, limits: PositionLimits, book: Book, account: bool) -> RiskDenial | None:
     max_quantity, max_notional = limits.max_quantity, limits.max_notional
     if max_quantity is None and max_notional is None:
         return None
@@ -319,7 +329,7 @@ def _position(ctx: CheckContext, limits: PositionLimits, book: Book, who: str, p
         could_reach, orders = -size, "open sell orders"
     if size <= 0:
         return None
-    symbol = spec.symbol
+    symbol, (who, prefix) = spec.symbol, _scope(ctx, account)
     if max_quantity is not None and size > max_quantity:
         return deny("position", "MAX_POSITION_QUANTITY", f"{prefix}max_position_quantity", max_quantity,
                     could_reach, f"{who} position in {symbol} could reach {_text(could_reach)} with this "
@@ -396,8 +406,10 @@ class DailyLossCheck:
         self._account_tripped = False
 
     def explain(self, limits: StrategyLimits, account: AccountLimits) -> str:
-        return (f"daily loss: strategy reduce-only below -{_unset(limits.daily_loss.max_loss)}, "
-                f"account kill switch below -{_unset(account.daily_loss.max_loss)}")
+        own, total = limits.daily_loss.max_loss, account.daily_loss.max_loss
+        strategy = "no strategy loss limit" if own is None else f"strategy reduce-only below -{_text(own)}"
+        whole = "no account loss limit" if total is None else f"account kill switch below -{_text(total)}"
+        return f"daily loss: {strategy}; {whole}"
 
 
 # --- 5. duplicate guard ---
@@ -462,45 +474,64 @@ class ExposureCheck:
     name = "exposure"
 
     def check(self, ctx: CheckContext) -> RiskDenial | None:
-        strategy = f"strategy {ctx.spec.strategy_id}"
-        return _exposure(ctx, ctx.limits.exposure, ctx.totals, ctx.book, strategy, "") or _exposure(
-            ctx, ctx.account_limits.exposure, ctx.account, ctx.account_book, "account", "account_"
+        return _exposure(ctx, ctx.limits.exposure, ctx.totals, ctx.book, False) or _exposure(
+            ctx, ctx.account_limits.exposure, ctx.account, ctx.account_book, True
         )
 
     def explain(self, limits: StrategyLimits, account: AccountLimits) -> str:
         own, total = limits.exposure, account.exposure
-        return (f"exposure: strategy gross ≤ {_unset(own.max_gross)}, net ≤ {_unset(own.max_net)}; "
-                f"account gross ≤ {_unset(total.max_gross)}, net ≤ {_unset(total.max_net)}")
+        return (f"exposure: strategy {_bound('gross', own.max_gross)}, {_bound('net', own.max_net, '±')}; "
+                f"account {_bound('gross', total.max_gross)}, {_bound('net', total.max_net, '±')}")
 
 
-def _exposure(ctx: CheckContext, limits: ExposureLimits, totals: Totals, book: Book, who: str,
-              prefix: str) -> RiskDenial | None:
-    max_gross, max_net = limits.max_gross, limits.max_net
-    if max_gross is None and max_net is None:
+def _exposure(ctx: CheckContext, limits: ExposureLimits, totals: Totals, book: Book,
+              account: bool) -> RiskDenial | None:
+    if limits.max_gross is None and limits.max_net is None:
         return None
     price = ctx.price
     if price is None:
-        return no_reference_price("exposure", ctx, f"{prefix}max_{'gross' if max_gross else 'net'}_exposure")
-    spec, mark = ctx.spec, ctx.mark
-    buy = spec.side is Side.BUY
-    quantity, long_side, short_side = spec.quantity, book.quantity + book.open_buy, book.quantity - book.open_sell
-    if max_gross is not None:
-        after = (long_side + quantity, short_side) if buy else (long_side, short_side - quantity)
-        gross = totals.gross - book.gross + max(abs(after[0]), abs(after[1])) * price
-        if gross > max_gross and gross > totals.gross:
-            return deny("exposure", "MAX_GROSS_EXPOSURE", f"{prefix}max_gross_exposure", max_gross, gross,
-                        f"{who} gross exposure would reach {_text(gross)} with this order, "
-                        f"beyond the limit of {_text(max_gross)}")
-    if max_net is None:
-        return None
-    if buy:
-        net = totals.net_high - long_side * mark + (long_side + quantity) * price
-        broken = net > max_net
-    else:
-        net = totals.net_low - short_side * mark + (short_side - quantity) * price
-        broken = net < -max_net
-    if broken:
-        return deny("exposure", "MAX_NET_EXPOSURE", f"{prefix}max_net_exposure", max_net, net,
-                    f"{who} net exposure would reach {_text(net)} with this order, "
-                    f"beyond the limit of ±{_text(max_net)}")
+        which = "gross" if limits.max_gross is not None else "net"
+        return no_reference_price("exposure", ctx, f"{_scope(ctx, account)[1]}max_{which}_exposure")
+    if limits.max_gross is not None:
+        denial = _gross(ctx, price, limits.max_gross, totals, book, account)
+        if denial is not None:
+            return denial
+    if limits.max_net is not None:
+        return _net(ctx, price, limits.max_net, totals, book, account)
     return None
+
+
+def _gross(ctx: CheckContext, price: Decimal, limit: Decimal, totals: Totals, book: Book,
+           account: bool) -> RiskDenial | None:
+    """Binds only when this order makes gross exposure larger than it already is."""
+    quantity, long_side, short_side = ctx.spec.quantity, book.quantity + book.open_buy, book.quantity - book.open_sell
+    if ctx.spec.side is Side.BUY:
+        long_side += quantity
+    else:
+        short_side -= quantity
+    gross = totals.gross - book.gross + max(abs(long_side), abs(short_side)) * price
+    if gross <= limit or gross <= totals.gross:
+        return None
+    who, prefix = _scope(ctx, account)
+    return deny("exposure", "MAX_GROSS_EXPOSURE", f"{prefix}max_gross_exposure", limit, gross,
+                f"{who} gross exposure would reach {_text(gross)} with this order, beyond the limit of {_text(limit)}")
+
+
+def _net(ctx: CheckContext, price: Decimal, limit: Decimal, totals: Totals, book: Book,
+         account: bool) -> RiskDenial | None:
+    """A buy can only raise net exposure and a sell only lower it: each binds on its own side.
+    The symbol's worst case on that side is revalued from the mark to the order's price."""
+    quantity, mark = ctx.spec.quantity, ctx.mark
+    if ctx.spec.side is Side.BUY:
+        long_side = book.quantity + book.open_buy
+        net = totals.net_high - long_side * mark + (long_side + quantity) * price
+        if net <= limit:
+            return None
+    else:
+        short_side = book.quantity - book.open_sell
+        net = totals.net_low - short_side * mark + (short_side - quantity) * price
+        if net >= -limit:
+            return None
+    who, prefix = _scope(ctx, account)
+    return deny("exposure", "MAX_NET_EXPOSURE", f"{prefix}max_net_exposure", limit, net,
+                f"{who} net exposure would reach {_text(net)} with this order, beyond the limit of ±{_text(limit)}")

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from execution_server.domain.money import ZERO
 from execution_server.domain.orders import Order, OrderSpec
 from execution_server.risk.checks import (
     Check,
@@ -94,15 +95,20 @@ class RiskManager:
 
     def check(self, spec: OrderSpec) -> RiskDenial | None:
         """None when the order may go to the broker, else the first violation. An accepted
-        order counts towards the rate limit and the duplicate window; a rejected one does not."""
-        ctx = self._context(spec)
-        for check in self._checks:
-            denial = check.check(ctx)
-            if denial is not None:
-                self._log(spec, denial)
-                return denial
-        self._rate.record(ctx)
-        self._duplicate.record(ctx)
+        order counts towards the rate limit and the duplicate window; a rejected one does not.
+        A failure inside the checks rejects the order (RISK_ERROR): risk fails closed."""
+        try:
+            ctx = self._context(spec)
+            for check in self._checks:
+                denial = check.check(ctx)
+                if denial is not None:
+                    self._log(spec, denial)
+                    return denial
+            self._rate.record(ctx)
+            self._duplicate.record(ctx)
+        except Exception:
+            logger.exception("risk checks failed for order %s; rejecting it", spec.client_order_id)
+            return RiskDenial("risk", "RISK_ERROR", "", "", "RISK_ERROR: the risk checks failed; the order was not sent")
         return None
 
     def admit(self, order: Order) -> RiskDenial | None:
@@ -115,6 +121,8 @@ class RiskManager:
     def _context(self, spec: OrderSpec) -> CheckContext:
         portfolio, symbol = self._portfolio, spec.symbol
         reference = self._reference_price(symbol)
+        if reference is not None and reference <= 0:
+            reference = None  # no price is better than a nonsense one
         mark = portfolio.mark(symbol)
         if reference is not None and reference != mark:
             portfolio.on_price(symbol, reference)
@@ -130,7 +138,7 @@ class RiskManager:
             portfolio.totals(spec.strategy_id),
             portfolio.account,
             reference,
-            mark if mark is not None else Decimal(0),
+            mark if mark is not None else ZERO,
             price,
             self._clock(),
         )
@@ -152,8 +160,10 @@ class RiskManager:
     def set_kill_switch(self, state: KillSwitchState) -> None:
         """Engage or release, as an operator did (or as persisted state is restored)."""
         self._kill_switch.state = state
-        logger.warning("kill switch %s%s", "engaged" if state.engaged else "released",
-                       f" ({'reduce-only; ' if state.reduce_only else ''}{state.reason})" if state.engaged else "")
+        if state.engaged:
+            logger.warning("kill switch engaged%s: %s", " (reduce-only)" if state.reduce_only else "", state.reason)
+        else:
+            logger.warning("kill switch released")
 
     def _engage_for_loss(self, reason: str) -> None:
         state = KillSwitchState.engage(reason, self._wall_clock())

@@ -216,7 +216,9 @@ class PortfolioView:
         if open_order is not None:
             self._shift_open(open_order.strategy_id, open_order.symbol, open_order.side, -open_order.remaining, -1)
 
-    def position_adjusted(self, strategy_id: str, symbol: str, new_quantity: Decimal, avg_price: Decimal | None) -> None:
+    def position_adjusted(
+        self, strategy_id: str, symbol: str, new_quantity: Decimal, avg_price: Decimal | None
+    ) -> None:
         """Set a position to what reconciliation (or start-up) found, without counting the
         change as P&L of the day."""
         totals, book = self._line(strategy_id, symbol)
@@ -246,6 +248,14 @@ class PortfolioView:
             gross = _gross(book, price)
             scope.gross += gross - book.gross
             book.gross = gross
+
+    def restore_day_pnl(self, strategy_id: str, pnl: Decimal) -> None:
+        """Carry a strategy's P&L of the day over a restart (known to the shell, e.g. from
+        today's fills): otherwise the day's P&L would restart at zero with the process."""
+        totals = self._strategies.get(strategy_id) or self._strategies.setdefault(strategy_id, Totals())
+        change = pnl - totals.day_pnl
+        totals.opening_value -= change
+        self.account.opening_value -= change
 
     def start_new_day(self) -> None:
         """Roll the day: today's P&L starts from the current marked value. A scan, once a day."""

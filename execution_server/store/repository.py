@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from execution_server.domain.events import Fill, OrderUpdate
@@ -34,26 +34,37 @@ class StoredKillSwitch:
 
 
 # --- orders ---
+# The hot-path statements are built once with bind parameters: SQLAlchemy then reuses their
+# compiled form instead of building and hashing a new statement for every order.
+
+_INSERT_ORDER = insert(t.orders)
+_UPDATE_ORDER = (
+    update(t.orders)
+    .where(t.orders.c.order_id == bindparam("key_order_id"))
+    .values({column.name: bindparam(column.name) for column in t.orders.c if column.name not in ("order_id", "position")})
+)
+_ORDER_BY_ID = select(t.orders).where(t.orders.c.order_id == bindparam("order_id"))
+_ORDER_BY_CLIENT_ID = select(t.orders).where(t.orders.c.client_order_id == bindparam("client_order_id"))
+_FILL_EXISTS = select(t.fills.c.execution_id).where(t.fills.c.execution_id == bindparam("execution_id"))
 
 
 async def insert_order(conn: AsyncConnection, order: Order, position: int) -> None:
-    await conn.execute(insert(t.orders).values(order_to_row(order, position)))
+    await conn.execute(_INSERT_ORDER, [order_to_row(order, position)])
 
 
 async def update_order(conn: AsyncConnection, order: Order) -> None:
     values = order_to_row(order)
-    del values["order_id"]
-    await conn.execute(update(t.orders).where(t.orders.c.order_id == order.order_id).values(values))
+    values["key_order_id"] = values.pop("order_id")
+    await conn.execute(_UPDATE_ORDER, [values])
 
 
 async def get_order(conn: AsyncConnection, order_id: str) -> Order | None:
-    row = (await conn.execute(select(t.orders).where(t.orders.c.order_id == order_id))).mappings().first()
+    row = (await conn.execute(_ORDER_BY_ID, {"order_id": order_id})).mappings().first()
     return order_from_row(row) if row else None
 
 
 async def get_order_by_client_id(conn: AsyncConnection, client_order_id: str) -> Order | None:
-    query = select(t.orders).where(t.orders.c.client_order_id == client_order_id)
-    row = (await conn.execute(query)).mappings().first()
+    row = (await conn.execute(_ORDER_BY_CLIENT_ID, {"client_order_id": client_order_id})).mappings().first()
     return order_from_row(row) if row else None
 
 
@@ -95,21 +106,19 @@ async def list_orders(
 
 
 async def fill_exists(conn: AsyncConnection, execution_id: str) -> bool:
-    query = select(t.fills.c.execution_id).where(t.fills.c.execution_id == execution_id)
-    return (await conn.execute(query)).first() is not None
+    return (await conn.execute(_FILL_EXISTS, {"execution_id": execution_id})).first() is not None
 
 
 async def insert_fill(conn: AsyncConnection, fill: Fill, sequence: int) -> None:
-    await conn.execute(
-        insert(t.fills).values(
-            execution_id=fill.execution_id,
-            order_id=fill.order_id,
-            quantity=fill.quantity,
-            price=fill.price,
-            time=fill.time,
-            sequence=sequence,
-        )
-    )
+    row = {
+        "execution_id": fill.execution_id,
+        "order_id": fill.order_id,
+        "quantity": fill.quantity,
+        "price": fill.price,
+        "time": fill.time,
+        "sequence": sequence,
+    }
+    await conn.execute(insert(t.fills), [row])
 
 
 async def fills_of(conn: AsyncConnection, order_id: str) -> list[Fill]:

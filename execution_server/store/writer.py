@@ -93,8 +93,10 @@ class GroupCommitWriter:
         last_sequence: int,
         clock: Callable[[], datetime],
         on_commit: Callable[[list[OrderUpdate]], None],
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self._engine = engine
+        self._max_batch = max_batch
         self._last_sequence = last_sequence
         self._clock = clock
         self._on_commit = on_commit
@@ -127,7 +129,7 @@ class GroupCommitWriter:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
+            while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             stop = any(operation is _stop_marker for operation, _ in batch)
             batch = [(operation, future) for operation, future in batch if operation is not _stop_marker]

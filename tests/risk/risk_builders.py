@@ -74,7 +74,8 @@ class Desk:
     """A RiskManager with its portfolio, a price board and a clock, as the OMS would drive it."""
 
     def __init__(self, limits: Mapping[str, Any] | None = None, prices: Mapping[str, object] | None = None) -> None:
-        self.prices: dict[str, Decimal] = {s: D(p) for s, p in (prices if prices is not None else {"AAPL": 100}).items()}
+        prices = {"AAPL": 100} if prices is None else prices
+        self.prices: dict[str, Decimal] = {symbol: D(price) for symbol, price in prices.items()}
         self.portfolio = PortfolioView()
         self.clock = FakeClock()
         self.engaged: list[KillSwitchState] = []

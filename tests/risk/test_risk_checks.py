@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from execution_server.risk.kill_switch import KillSwitchState
-from risk_builders import BUY, NOW, SELL, Desk, a_spec
+from tests.risk.risk_builders import BUY, NOW, SELL, Desk, a_spec
 
 # --- 1. kill switch ---
 
@@ -61,7 +61,8 @@ def test_max_order_quantity() -> None:
 def test_max_order_notional_at_the_limit_price() -> None:
     desk = Desk({"max_order_notional": "10000"})
     assert desk.place(quantity=100, limit="100")[1] is None
-    assert desk.place(quantity="100.5", limit="100")[1] == "MAX_ORDER_NOTIONAL: order notional 10050 exceeds limit 10000"
+    _, reason = desk.place(quantity="100.5", limit="100")
+    assert reason == "MAX_ORDER_NOTIONAL: order notional 10050 exceeds limit 10000"
 
 
 def test_max_order_notional_of_a_market_order_at_the_reference_price() -> None:
@@ -282,7 +283,8 @@ def test_a_duplicate_within_the_window_is_rejected_and_after_it_accepted() -> No
     assert desk.place(quantity=5, limit=100)[1] is None
     desk.clock.advance(1.999)
     assert desk.place(quantity=5, limit=100)[1] == (
-        "DUPLICATE_ORDER: same symbol, side, quantity and price as an order strategy alpha sent 1.999 s ago (window 2 s)"
+        "DUPLICATE_ORDER: same symbol, side, quantity and price as an order strategy alpha "
+        "sent 1.999 s ago (window 2 s)"
     )
     desk.clock.advance(0.001)
     assert desk.place(quantity=5, limit=100)[1] is None
@@ -359,4 +361,9 @@ def test_a_limit_order_in_a_symbol_never_priced_is_valued_at_its_limit_price() -
 
 def test_a_market_order_without_reference_price_is_rejected_when_an_exposure_limit_applies() -> None:
     desk = Desk({"account": {"max_net_exposure": "10000"}}, prices={})
+    assert desk.place(quantity=1)[1].startswith("NO_REFERENCE_PRICE: ")
+
+
+def test_a_reference_price_of_zero_counts_as_no_reference_price() -> None:
+    desk = Desk({"max_order_notional": "10000"}, prices={"AAPL": 0})
     assert desk.place(quantity=1)[1].startswith("NO_REFERENCE_PRICE: ")

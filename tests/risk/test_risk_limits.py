@@ -50,7 +50,11 @@ def test_an_invalid_limit_is_refused_naming_the_key(table: dict, message: str) -
 
 def test_a_strategy_limit_overrides_the_global_one_and_inherits_the_rest() -> None:
     limits = parse_risk_limits(
-        {"max_order_quantity": "1000", "max_order_notional": "50000", "strategies": {"momentum_v1": {"max_order_quantity": "10"}}}
+        {
+            "max_order_quantity": "1000",
+            "max_order_notional": "50000",
+            "strategies": {"momentum_v1": {"max_order_quantity": "10"}},
+        }
     )
     own = limits.for_strategy("momentum_v1")
     assert own.order.max_quantity == Decimal(10)
@@ -97,7 +101,9 @@ def test_a_limits_file_is_read_from_its_risk_table(tmp_path: Path) -> None:
         ("[risk]\nmax_order_notional = 1.5\n", r"risk\.max_order_notional"),
     ],
 )
-def test_a_limits_file_that_does_not_parse_is_one_error_naming_the_file(tmp_path: Path, text: str, message: str) -> None:
+def test_a_limits_file_that_does_not_parse_is_one_error_naming_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = tmp_path / "config.toml"
     path.write_text(text)
     with pytest.raises(RiskLimitsError, match=message) as raised:

@@ -8,7 +8,7 @@ import pytest
 
 from execution_server.risk.kill_switch import KillSwitchState, TradingState
 from execution_server.risk.limits import parse_risk_limits
-from risk_builders import BUY, NOW, SELL, Desk, a_spec, an_order
+from tests.risk.risk_builders import BUY, NOW, SELL, Desk, a_spec, an_order
 
 
 def test_checks_stop_at_the_first_violation_in_the_fixed_order() -> None:
@@ -118,7 +118,7 @@ def test_explain_says_what_each_check_enforces_for_the_strategy() -> None:
     desk = Desk({"max_order_quantity": "100", "strategies": {"momentum_v1": {"max_order_quantity": "10"}}})
     lines = desk.risk.explain("momentum_v1")
     assert lines[0] == "trading state: ACTIVE"
-    assert any("quantity ≤ 10," in line for line in lines)
+    assert "order size: quantity ≤ 10, notional unlimited" in lines
     assert any(line.startswith("duplicate guard: off") for line in lines)
 
 
@@ -128,3 +128,14 @@ def test_reduce_only_admits_a_buy_that_covers_a_short() -> None:
     desk.risk.set_kill_switch(KillSwitchState.engage("flatten", NOW, reduce_only=True))
     assert desk.place(side=BUY, quantity=10)[1] is None
     assert desk.place(side=SELL, quantity=1)[1] is not None
+
+
+def test_a_failure_inside_the_checks_rejects_the_order() -> None:
+    from execution_server.risk.manager import RiskManager
+    from execution_server.risk.portfolio import PortfolioView
+
+    def broken_price_feed(symbol: str) -> None:
+        raise RuntimeError("feed down")
+
+    risk = RiskManager(parse_risk_limits({}), PortfolioView(), broken_price_feed)
+    assert risk.check(a_spec()).reason.startswith("RISK_ERROR: ")

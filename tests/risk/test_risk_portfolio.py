@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from execution_server.domain.orders import Side
 from execution_server.risk.portfolio import PortfolioView
-from risk_builders import BUY, SELL, D, an_order
+from tests.risk.risk_builders import BUY, SELL, D, an_order
 
 
 def priced(**prices: object) -> PortfolioView:
@@ -225,3 +225,12 @@ def test_running_totals_equal_a_scan_from_scratch(sequence: list[tuple]) -> None
         assert portfolio.account.gross == scratch.gross(STRATEGIES)
         assert portfolio.account.day_pnl == sum(portfolio.totals(t).day_pnl for t in STRATEGIES)
         assert portfolio.account.realized == sum(portfolio.totals(t).realized for t in STRATEGIES)
+
+
+def test_the_days_pnl_carried_over_a_restart_counts_towards_the_day() -> None:
+    portfolio = priced(AAPL=100)
+    portfolio.position_adjusted("alpha", "AAPL", D(10), D(100))
+    portfolio.restore_day_pnl("alpha", D(-700))
+    portfolio.on_price("AAPL", D(99))
+    assert portfolio.exposure("alpha").day_pnl == -710
+    assert portfolio.exposure().day_pnl == -710

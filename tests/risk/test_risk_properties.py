@@ -10,7 +10,7 @@ from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
 from execution_server.domain.orders import Order, Side
-from risk_builders import Desk, a_spec
+from tests.risk.risk_builders import Desk, a_spec
 
 PRICES = {"X": Decimal(100), "Y": Decimal(40)}
 STRATEGIES = ("a", "b")

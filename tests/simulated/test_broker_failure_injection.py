@@ -86,7 +86,7 @@ async def test_ack_latency_delays_the_acknowledgement_but_not_the_acceptance() -
     waiting = await broker.find_by_client_id("slow")
     assert (waiting.status, waiting.filled_quantity) == (OrderStatus.SUBMITTED, D(0))  # type: ignore[union-attr]
     await submission
-    assert time.monotonic() - started >= 0.05
+    assert time.monotonic() - started >= 0.04  # the loop's clock may round a sleep down a little
     assert [type(e) for e in (await take(stream, 3))[1:]] == [OrderAccepted, OrderFilled]
     await broker.close()
 

@@ -4,6 +4,12 @@ An async shell around the pure MatchingEngine. Each command runs the engine, wri
 resulting facts to the journal, and only then publishes their events; nothing above the
 port can tell it from a real broker, except through the simulator's own controls
 (set_price, close_session) and the test hooks that make it misbehave on purpose.
+
+A fill racing a cancel is settled by arrival at the engine, always the same way: what
+executed before the cancel stands, and its OrderFilled is on the stream ahead of the
+OrderCancelled; a fully filled order refuses the cancel (CancelRefused); nothing executes
+after a confirmed cancel. A cancel that arrives during an order's ack delay wins: the
+order never works, and its OrderCancelled follows its OrderAccepted.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from execution_server.brokers.base import (
     BrokerAccount,
@@ -55,7 +62,8 @@ class SimulatedBroker:
         self.settings = settings = settings or SimulatorSettings()
         self.engine = MatchingEngine(settings.starting_cash, settings.reference_prices, settings.default_price)
         self._clock = clock
-        self._journal = Journal(settings.state_path) if settings.state_path else MemoryJournal()
+        self._state_path = None if settings.state_path is None else Path(settings.state_path)
+        self._journal = Journal(self._state_path) if self._state_path else MemoryJournal()
         self._stream = EventStream(clock, settings.drop_stream_fraction, settings.seed)
         self._submissions = random.Random(f"{settings.seed}:submit")
         self._awaiting_ack: set[str] = set()
@@ -72,8 +80,8 @@ class SimulatedBroker:
             raise RuntimeError("a closed SimulatedBroker cannot start again")
         if self._started:
             return
-        if self.settings.state_path is not None:
-            self.engine.replay(list(journal.read(self.settings.state_path)))
+        if self._state_path is not None:
+            self.engine.replay(list(journal.read(self._state_path)))
         account, orders = self.engine.ledger.snapshot()
         self._journal.compact([account, *orders])
         self._started = True
