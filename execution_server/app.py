@@ -141,6 +141,7 @@ class Application:
         await self.reconciler.run(repair=settings.reconcile.auto_repair, trigger="startup")
         self.port = await self.server.start()
         self.reconciler.start_timer(settings.reconcile.interval_seconds, settings.reconcile.auto_repair)
+        self.risk.start_watch()
         await self.server.set_serving()
         self._started = True
         log.info(
@@ -184,7 +185,7 @@ class Application:
             self.fanout.close()
         if hasattr(self, "server"):
             await self.server.stop(self.settings.grace_seconds)
-        for part in ("reconciler", "consumer", "recovery"):
+        for part in ("reconciler", "consumer", "recovery", "risk"):
             if hasattr(self, part):
                 await getattr(self, part).stop()
         if hasattr(self, "writer"):

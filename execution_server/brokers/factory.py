@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from execution_server.brokers.base import BrokerClient
 from execution_server.config import ConfigError, Settings
 
@@ -11,7 +13,7 @@ def build_broker(settings: Settings) -> BrokerClient:
         from execution_server.brokers.simulated import DEFAULT_REFERENCE_PRICES, SimulatedBroker, SimulatorSettings
 
         sim = settings.simulator
-        return SimulatedBroker(
+        broker = SimulatedBroker(
             SimulatorSettings(
                 reference_prices={**DEFAULT_REFERENCE_PRICES, **sim.reference_prices},
                 default_price=sim.default_price,
@@ -25,5 +27,13 @@ def build_broker(settings: Settings) -> BrokerClient:
                 starting_cash=sim.starting_cash,
             )
         )
+        if sim.state_path is None:
+            # Without a state file a restarted broker would hand out sim-1 and sim-exec-1 again,
+            # and the service (whose database remembers execution ids) would drop the new fill
+            # as a duplicate. Number from the clock instead, so ids never repeat.
+            first = time.time_ns() // 1_000
+            broker.engine.ledger.next_order_seq = first
+            broker.engine.ledger.next_execution_seq = first
+        return broker
     # The Alpaca adapter (alpaca-py against the broker or its loopback emulator) plugs in here.
     raise ConfigError("EXECUTION_BROKER", f"no adapter for {settings.broker!r} in this version")

@@ -86,6 +86,11 @@ class OrderService:
             in_flight=True,
         )
         denial = self._risk.check(spec)
+        if denial is None:
+            # Reserved in the portfolio before anything is awaited, so the next order's
+            # checks see this one.
+            self._portfolio.order_opened(order)
+            tx.on_rollback(lambda: self._portfolio.order_closed(order))
         placed = tx.record("placed", order=order if denial is None else order.with_changes(in_flight=False))
         if denial is not None:
             rejected = order.rejected(denial.reason, tx.now)
@@ -94,8 +99,6 @@ class OrderService:
             return rejected, False
         await repository.insert_order(tx.conn, order, placed.sequence)
         self._open.track(tx, None, order)
-        self._portfolio.order_opened(order)
-        tx.on_rollback(lambda: self._portfolio.order_closed(order))
         return order, True
 
     async def _submit(self, order: Order) -> Order:

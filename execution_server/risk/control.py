@@ -67,6 +67,33 @@ class RiskControl:
     def bind_orders(self, orders: OpenOrderCanceller) -> None:
         self._orders = orders
 
+    def start_watch(self, interval_seconds: float = 5.0) -> None:
+        """Off the order path: refresh every mark and trip daily-loss limits, and roll the
+        trading day at UTC midnight (the kill switch is never released by a day roll)."""
+
+        async def watch() -> None:
+            day = _now().date()
+            while True:
+                await asyncio.sleep(interval_seconds)
+                try:
+                    if _now().date() != day:
+                        day = _now().date()
+                        self.manager.start_new_day()
+                        log.info("risk: new trading day %s", day)
+                    self.manager.evaluate_daily_loss()
+                except Exception:
+                    log.exception("risk watch failed; retrying")
+
+        task = asyncio.get_running_loop().create_task(watch(), name="risk-watch")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            if task.get_name() == "risk-watch":
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     @property
     def limits(self) -> RiskLimits:
         return self.manager.limits

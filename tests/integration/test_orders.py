@@ -167,3 +167,16 @@ async def test_a_broker_refusal_is_a_rejected_order_not_an_rpc_error(database_ur
         order = await client.place()
         assert order.status == pb.ORDER_STATUS_REJECTED
         assert order.reject_reason.startswith("BROKER_REJECTED:")
+
+
+async def test_a_memory_only_broker_restarted_never_reuses_an_execution_id(database_url, tmp_path) -> None:
+    """The service's database outlives a memory-only simulated broker: fills after its restart
+    must not be taken for duplicates of fills before it."""
+    settings = settings_for(database_url, tmp_path)
+    settings = replace(settings, simulator=replace(settings.simulator, state_path=None))
+    filled = []
+    for _ in range(2):
+        async with running(settings) as client:
+            order = await client.place()
+            filled.append(await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED))
+    assert [order.filled_quantity for order in filled] == ["10", "10"]
