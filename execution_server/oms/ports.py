@@ -17,6 +17,10 @@ class Denial(Protocol):
 class RiskGate(Protocol):
     def check(self, spec: OrderSpec) -> Denial | None: ...
 
+    def forget(self, spec: OrderSpec) -> None:
+        """Undo what an accepted check recorded (rate, duplicates) when its write rolls back."""
+        ...
+
 
 class PortfolioListener(Protocol):
     """The risk layer's in-memory portfolio, kept current by the OMS (O(1) per call)."""

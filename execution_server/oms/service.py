@@ -91,6 +91,7 @@ class OrderService:
             # checks see this one.
             self._portfolio.order_opened(order)
             tx.on_rollback(lambda: self._portfolio.order_closed(order))
+            tx.on_rollback(lambda: self._risk.forget(spec))
         placed = tx.record("placed", order=order if denial is None else order.with_changes(in_flight=False))
         if denial is not None:
             rejected = order.rejected(denial.reason, tx.now)

@@ -279,6 +279,12 @@ class OrderRateCheck:
         if rate is not None:
             self._buckets[ctx.spec.strategy_id] = (self._tokens(ctx, rate) - 1.0, ctx.now)
 
+    def forget(self, strategy_id: str) -> None:
+        """Give back the token of an admission that did not stick (its write rolled back)."""
+        if strategy_id in self._buckets:
+            tokens, at = self._buckets[strategy_id]
+            self._buckets[strategy_id] = (tokens + 1.0, at)
+
     def explain(self, limits: StrategyLimits, account: AccountLimits) -> str:
         rate = limits.order.max_orders_per_second
         if rate is None:
@@ -450,6 +456,11 @@ class DuplicateCheck:
         key = self._key(ctx.spec)
         self._sent[key] = ctx.now
         self._queue.append((ctx.now, key))
+
+    def forget(self, spec: OrderSpec) -> None:
+        """Forget an admission that did not stick (its write rolled back), so a retry is not
+        taken for a duplicate of itself."""
+        self._sent.pop(self._key(spec), None)
 
     def _expire(self, now: float) -> None:
         queue = self._queue

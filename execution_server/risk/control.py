@@ -123,7 +123,7 @@ class RiskControl:
             return
         try:
             limits = parse_risk_limits(read_toml(path).get("risk", {}))
-        except (ConfigError, ValueError, TypeError) as error:
+        except (ConfigError, OSError, ValueError, TypeError) as error:  # OSError: unreadable, e.g. permissions
             log.error("SIGHUP: risk limits in %s not reloaded, the old ones stay in force: %s", path, error)
             return
         self.manager.replace_limits(limits)

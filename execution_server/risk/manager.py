@@ -111,6 +111,11 @@ class RiskManager:
             return RiskDenial("risk", "RISK_ERROR", "", "", "RISK_ERROR: the risk checks failed; the order was not sent")
         return None
 
+    def forget(self, spec: OrderSpec) -> None:
+        """Undo what `check` recorded for an accepted order whose write was rolled back."""
+        self._rate.forget(spec.strategy_id)
+        self._duplicate.forget(spec)
+
     def admit(self, order: Order) -> RiskDenial | None:
         """`check` the order and, when it passes, reserve it in the portfolio at once."""
         denial = self.check(order.spec)

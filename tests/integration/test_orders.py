@@ -180,3 +180,32 @@ async def test_a_memory_only_broker_restarted_never_reuses_an_execution_id(datab
             order = await client.place()
             filled.append(await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED))
     assert [order.filled_quantity for order in filled] == ["10", "10"]
+
+
+async def test_an_order_whose_write_failed_can_be_placed_again(database_url, tmp_path, monkeypatch) -> None:
+    """A database failure rolls the whole change back: the client gets UNAVAILABLE, and a retry
+    with the same client order id is a fresh order, not a duplicate or a rate-limit breach."""
+    from sqlalchemy.exc import OperationalError
+
+    from execution_server.store import repository
+
+    settings = settings_for(
+        database_url, tmp_path, risk={"duplicate_window_seconds": 60, "max_orders_per_second": "0.001", "order_burst": 1}
+    )
+    real_insert = repository.insert_order
+    failures = [OperationalError("INSERT", {}, Exception("disk I/O error"))]
+
+    async def failing_once(conn, order, position):
+        if failures:
+            raise failures.pop()
+        return await real_insert(conn, order, position)
+
+    async with running(settings) as client:
+        monkeypatch.setattr(repository, "insert_order", failing_once)
+        with pytest.raises(grpc.aio.AioRpcError) as unavailable:
+            await client.place(client_order_id="retry-after-failure")
+        assert unavailable.value.code() == grpc.StatusCode.UNAVAILABLE
+        order = await client.place(client_order_id="retry-after-failure")
+        assert order.status != pb.ORDER_STATUS_REJECTED, order.reject_reason
+        listed = await client.execution.ListOrders(pb.ListOrdersRequest())
+        assert [o.client_order_id for o in listed.orders] == ["retry-after-failure"]

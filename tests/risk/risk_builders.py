@@ -94,6 +94,13 @@ class Desk:
         denial = self.risk.admit(order)
         return order, None if denial is None else denial.reason
 
+    def accepts(self, spec: OrderSpec | None = None, **spec_fields: Any) -> bool:
+        return self.place(spec, **spec_fields)[1] is None
+
+    def rejects(self, spec: OrderSpec | None = None, **spec_fields: Any) -> str:
+        """The rejection reason; empty when the order was accepted."""
+        return self.place(spec, **spec_fields)[1] or ""
+
     def hold(self, quantity: object, symbol: str = "AAPL", strategy: str = "alpha", price: object = 100) -> None:
         """Give the strategy a position through a filled order, as it would be built in real life."""
         quantity = D(quantity)

@@ -13,20 +13,22 @@ from tests.risk.risk_builders import BUY, NOW, SELL, Desk, a_spec, an_order
 
 def test_checks_stop_at_the_first_violation_in_the_fixed_order() -> None:
     desk = Desk({"blocked_symbols": ["AAPL"], "max_order_quantity": "1", "max_position_quantity": "1"})
-    assert desk.place(quantity=5)[1].startswith("SYMBOL_BLOCKED")
+    assert desk.rejects(quantity=5).startswith("SYMBOL_BLOCKED")
     desk.risk.set_kill_switch(KillSwitchState.engage("stop", NOW))
-    assert desk.place(quantity=5)[1].startswith("KILL_SWITCH")
+    assert desk.rejects(quantity=5).startswith("KILL_SWITCH")
 
 
 def test_order_limits_come_before_position_limits() -> None:
     desk = Desk({"max_order_quantity": "1", "max_position_quantity": "1"})
     denial = desk.risk.check(a_spec(quantity=5))
+    assert denial is not None
     assert (denial.check, denial.code) == ("order_limits", "MAX_ORDER_QUANTITY")
 
 
 def test_a_denial_carries_the_check_the_limit_and_the_value() -> None:
     desk = Desk({"max_order_notional": "10000"})
     denial = desk.risk.check(a_spec(quantity="100.5", limit="100"))
+    assert denial is not None
     assert (denial.check, denial.code, denial.limit_key, denial.limit, denial.value) == (
         "order_limits", "MAX_ORDER_NOTIONAL", "max_order_notional", "10000", "10050")
     assert str(denial) == denial.reason
@@ -65,13 +67,13 @@ def test_admit_reserves_nothing_for_a_rejected_order() -> None:
 def test_new_limits_take_effect_for_the_next_order() -> None:
     desk = Desk({"max_order_quantity": "10"})
     desk.risk.replace_limits(parse_risk_limits({"max_order_quantity": "5"}))
-    assert desk.place(quantity=6)[1].startswith("MAX_ORDER_QUANTITY: order quantity 6 exceeds limit 5")
+    assert desk.rejects(quantity=6).startswith("MAX_ORDER_QUANTITY: order quantity 6 exceeds limit 5")
 
 
 def test_a_strategy_override_applies_only_to_that_strategy() -> None:
     desk = Desk({"max_order_quantity": "100", "strategies": {"momentum_v1": {"max_order_quantity": "10"}}})
-    assert desk.place(strategy="momentum_v1", quantity=11)[1].startswith("MAX_ORDER_QUANTITY")
-    assert desk.place(strategy="other", quantity=11)[1] is None
+    assert desk.rejects(strategy="momentum_v1", quantity=11).startswith("MAX_ORDER_QUANTITY")
+    assert desk.accepts(strategy="other", quantity=11)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +106,7 @@ def test_a_persisted_kill_switch_given_at_start_up_is_in_force() -> None:
 
     risk = RiskManager(parse_risk_limits({}), PortfolioView(), lambda symbol: None,
                        kill_switch=KillSwitchState.engage("overnight", NOW))
-    assert risk.check(a_spec()).reason == "KILL_SWITCH: overnight"
+    assert str(risk.check(a_spec())) == "KILL_SWITCH: overnight"
 
 
 def test_the_day_roll_keeps_the_kill_switch_engaged() -> None:
@@ -126,8 +128,8 @@ def test_reduce_only_admits_a_buy_that_covers_a_short() -> None:
     desk = Desk()
     desk.hold(-10)
     desk.risk.set_kill_switch(KillSwitchState.engage("flatten", NOW, reduce_only=True))
-    assert desk.place(side=BUY, quantity=10)[1] is None
-    assert desk.place(side=SELL, quantity=1)[1] is not None
+    assert desk.accepts(side=BUY, quantity=10)
+    assert desk.rejects(side=SELL, quantity=1)
 
 
 def test_a_failure_inside_the_checks_rejects_the_order() -> None:
@@ -138,4 +140,4 @@ def test_a_failure_inside_the_checks_rejects_the_order() -> None:
         raise RuntimeError("feed down")
 
     risk = RiskManager(parse_risk_limits({}), PortfolioView(), broken_price_feed)
-    assert risk.check(a_spec()).reason.startswith("RISK_ERROR: ")
+    assert str(risk.check(a_spec())).startswith("RISK_ERROR: ")

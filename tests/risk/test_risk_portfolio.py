@@ -152,9 +152,9 @@ class Scratch:
     def gross(self, strategies: tuple[str, ...]) -> Decimal:
         total = Decimal(0)
         for symbol in SYMBOLS:
-            q = sum(self.position[t, symbol] for t in strategies)
-            buy = sum(self.open_remainder(t, symbol, Side.BUY) for t in strategies)
-            sell = sum(self.open_remainder(t, symbol, Side.SELL) for t in strategies)
+            q = sum((self.position[t, symbol] for t in strategies), Decimal(0))
+            buy = sum((self.open_remainder(t, symbol, Side.BUY) for t in strategies), Decimal(0))
+            sell = sum((self.open_remainder(t, symbol, Side.SELL) for t in strategies), Decimal(0))
             total += max(abs(q + buy), abs(q - sell)) * self.marks[symbol]
         return total
 

@@ -95,8 +95,8 @@ def test_no_accepted_order_takes_a_position_or_exposure_past_its_limit(limits: d
             order = open_orders.pop(index % len(open_orders))
             quantity = max(Decimal(1), order.remaining_quantity * quarters // 4)
             filled = desk.fill(order, quantity, PRICES[order.symbol])
-            key = (order.strategy_id, order.symbol)
-            positions[key] = positions.get(key, Decimal(0)) + order.side.sign * quantity
+            held = (order.strategy_id, order.symbol)
+            positions[held] = positions.get(held, Decimal(0)) + order.side.sign * quantity
             if filled.remaining_quantity:
                 open_orders.append(filled)
         elif action[0] == "cancel" and open_orders:
