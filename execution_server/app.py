@@ -24,6 +24,8 @@ from execution_server.brokers.base import BrokerClient
 from execution_server.brokers.factory import build_broker
 from execution_server.config import Settings
 from execution_server.domain.events import OrderUpdate
+from execution_server.domain.orders import InvalidFill, InvalidTransition
+from execution_server.oms.errors import ClientOrderIdConflict, OrderNotCancellable, OrderNotFound
 from execution_server.domain.positions import Position
 from execution_server.events.db_log import DatabaseLog, entry_of
 from execution_server.events.fanout import Fanout
@@ -42,6 +44,11 @@ from execution_server.store.migrate import is_at_head, upgrade_to_head
 from execution_server.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
+
+# What an operation raises, by design, before it writes anything: it fails only its caller.
+REFUSALS: tuple[type[Exception], ...] = (
+    InvalidTransition, InvalidFill, ClientOrderIdConflict, OrderNotFound, OrderNotCancellable,
+)
 
 
 def utc_now() -> datetime:
@@ -76,7 +83,7 @@ class Application:
         self.log_reader.high_water_mark = last_sequence
         self.fanout = Fanout(self.log_reader, window_size=settings.stream.window_size, high_water_mark=last_sequence)
         self.writer = GroupCommitWriter(
-            self.engine, last_sequence=last_sequence, clock=utc_now, on_commit=self._published
+            self.engine, last_sequence=last_sequence, clock=utc_now, on_commit=self._published, refusals=REFUSALS
         )
         self.risk = RiskControl(
             settings=settings,

@@ -139,15 +139,22 @@ def _positive_decimal(problems: _Violations, field: str, text: str, *, required:
     if value <= 0:
         problems.add(field, f"must be positive, got {text!r}")
         return None
+    problem = out_of_bounds(value, text)
+    if problem:
+        problems.add(field, problem)
+        return None
+    return value
+
+
+def out_of_bounds(value: Decimal, text: str) -> str:
+    """Why a quantity or price is beyond what the service stores exactly, or ""."""
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     if -exponent > MAX_DECIMAL_PLACES:
-        problems.add(field, f"at most {MAX_DECIMAL_PLACES} decimal places, got {text!r}")
-        return None
+        return f"at most {MAX_DECIMAL_PLACES} decimal places, got {text!r}"
     if value.adjusted() >= MAX_INTEGER_DIGITS:
-        problems.add(field, f"too large: {text!r}")
-        return None
-    return value
+        return f"too large: {text!r}"
+    return ""
 
 
 def order_reference_from_proto(request: pb.GetOrderRequest | pb.CancelOrderRequest) -> tuple[str, str]:

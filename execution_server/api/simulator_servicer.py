@@ -9,7 +9,7 @@ import grpc
 
 from execution.v1 import simulator_pb2 as pb
 from execution.v1 import simulator_pb2_grpc
-from execution_server.api.convert import SYMBOL, InvalidRequest
+from execution_server.api.convert import SYMBOL, InvalidRequest, out_of_bounds
 from execution_server.api.errors import translate_errors
 from execution_server.brokers.simulated import SimulatedBroker
 from execution_server.domain.money import InvalidDecimal, format_decimal, parse_decimal
@@ -93,5 +93,9 @@ def _decimal(
         return None
     if not signed and value < 0:
         problems.append((field, f"must not be negative, got {text!r}"))
+        return None
+    problem = out_of_bounds(value, text)
+    if problem:
+        problems.append((field, problem))
         return None
     return value

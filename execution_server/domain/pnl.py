@@ -44,7 +44,7 @@ def canonical(value: Decimal) -> Decimal:
     """The same number without trailing zeros and without an exponent ("187.25", "100", never
     "1E+2"), so that stored and displayed averages look alike however they were computed."""
     normal = value.normalize(_DIVIDE)
-    return normal.quantize(_ONE) if normal.as_tuple().exponent > 0 else normal  # type: ignore[operator]
+    return normal.quantize(_ONE, context=_DIVIDE) if normal.as_tuple().exponent > 0 else normal  # type: ignore[operator]
 
 
 def pnl(entry_price: Decimal, exit_price: Decimal, signed_quantity: Decimal) -> Decimal:

@@ -47,22 +47,26 @@ class FillRecorder:
         if broker_order_id and not after.broker_order_id:
             after = after.with_changes(broker_order_id=broker_order_id)
         fill = Fill(execution_id, order.order_id, quantity, price, time)
+        positions = self._positions_after(order, quantity, price)  # may refuse: before any write
         await repository.update_order(tx.conn, after)
         sequence = tx.record("fill", order=after, fill=fill, detail=detail).sequence
         await repository.insert_fill(tx.conn, fill, sequence)
-        await self._move_positions(tx, after, quantity, price)
+        await self._move_positions(tx, after, *positions)
         self._open.track(tx, order, after)
         self._portfolio.order_filled(order, quantity, price)
         if after.status.is_terminal:
             self._portfolio.order_closed(after)
         return after
 
-    async def _move_positions(self, tx: Transaction, order: Order, quantity: Decimal, price: Decimal) -> None:
+    def _positions_after(self, order: Order, quantity: Decimal, price: Decimal) -> tuple[Position, Position]:
+        strategy = apply_fill(self._ledger.get(order.strategy_id, order.symbol), order.side, quantity, price)
+        account = apply_fill(self._ledger.account(order.symbol), order.side, quantity, price)
+        return strategy, account
+
+    async def _move_positions(self, tx: Transaction, order: Order, after_strategy: Position, after_account: Position) -> None:
         symbol, strategy = order.symbol, order.strategy_id
         before_strategy = self._ledger.get(strategy, symbol)
         before_account = self._ledger.account(symbol)
-        after_strategy = apply_fill(before_strategy, order.side, quantity, price)
-        after_account = apply_fill(before_account, order.side, quantity, price)
         self._ledger.set(strategy, symbol, after_strategy)
         self._ledger.set_account(symbol, after_account)
 

@@ -5,10 +5,13 @@ batch in one transaction, so a burst of N orders costs one commit, not N. Becaus
 one writer, sequence numbers are handed out in order and commit in order: the high-water
 mark of the event log is simply the last committed sequence.
 
-An operation validates before it writes, so a refusal (an illegal transition, a duplicate)
-raises before touching the database and fails only its own caller. A database error fails
-the whole batch: its transaction rolls back, every caller in it gets the error, in-memory
-changes are undone through the rollback hooks, and the sequence counter is rewound.
+An operation validates before it writes, so a refusal (an illegal transition, a duplicate:
+the exception types the composition root declares as refusals) raises before touching the
+database and fails only its own caller. Any other exception may have come after a write, so
+it rolls the whole batch back: the failing caller gets its error and the other operations of
+the batch run again in the next one. A database error fails the whole batch: every caller in
+it gets the error. Either way in-memory changes are undone through the rollback hooks and the
+sequence counter is rewound.
 """
 
 from __future__ import annotations
@@ -94,9 +97,12 @@ class GroupCommitWriter:
         clock: Callable[[], datetime],
         on_commit: Callable[[list[OrderUpdate]], None],
         max_batch: int = MAX_BATCH,
+        refusals: tuple[type[Exception], ...] = (),
     ) -> None:
         self._engine = engine
         self._max_batch = max_batch
+        self._refusals = refusals
+        self._retry: list[tuple[Operation, asyncio.Future[Any]]] = []
         self._last_sequence = last_sequence
         self._clock = clock
         self._on_commit = on_commit
@@ -128,14 +134,16 @@ class GroupCommitWriter:
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            batch, self._retry = self._retry, []
+            if not batch:
+                batch = [await self._queue.get()]
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             stop = any(operation is _stop_marker for operation, _ in batch)
             batch = [(operation, future) for operation, future in batch if operation is not _stop_marker]
             if batch:
                 await self._commit_batch(batch)
-            if stop and self._queue.empty():
+            if stop and self._queue.empty() and not self._retry:
                 return
 
     async def _commit_batch(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> None:
@@ -144,19 +152,26 @@ class GroupCommitWriter:
         try:
             async with self._engine.begin() as conn:
                 tx = Transaction(conn, self._last_sequence + 1, self._clock())
-                for operation, future in batch:
+                for index, (operation, future) in enumerate(batch):
                     try:
                         results.append((future, await operation(tx), None))
-                    except SQLAlchemyError:
+                    except self._refusals as refusal:  # raised before writing: only its caller fails
+                        results.append((future, None, refusal))
+                    except (SQLAlchemyError, OSError):
                         raise
-                    except Exception as error:  # a refusal: it raised before writing
-                        results.append((future, None, error))
+                    except Exception as error:
+                        raise _OperationFailed(index, error) from error
                 await repository.insert_events(conn, tx.updates)
+        except _OperationFailed as failed:
+            log.error("a change failed after it may have written; its batch rolled back", exc_info=failed.error)
+            self._undo(tx)
+            operation, future = batch[failed.index]
+            future.set_exception(failed.error)
+            self._retry = [item for position, item in enumerate(batch) if position != failed.index]
+            return
         except (SQLAlchemyError, OSError) as error:
             log.error("batch of %d changes rolled back: %s", len(batch), error)
-            if tx is not None:
-                for undo in reversed(tx._on_rollback):
-                    undo()
+            self._undo(tx)
             failure = StoreUnavailable(f"the database refused the change: {error.__class__.__name__}")
             for _, future in batch:
                 if not future.done():
@@ -176,6 +191,20 @@ class GroupCommitWriter:
                 future.set_exception(error)
             else:
                 future.set_result(result)
+
+
+    @staticmethod
+    def _undo(tx: Transaction | None) -> None:
+        if tx is not None:
+            for undo in reversed(tx._on_rollback):
+                undo()
+
+
+class _OperationFailed(Exception):
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
 
 
 async def _stop_marker(tx: Transaction) -> None:  # pragma: no cover - never run

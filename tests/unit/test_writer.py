@@ -1,0 +1,75 @@
+"""The group-commit writer: a refusal fails only its caller; a failure after a write rolls the
+batch back and the other changes of the batch still land."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from execution_server.store import tables as t
+from execution_server.store.database import create_engine
+from execution_server.store.migrate import upgrade_to_head
+from execution_server.store.writer import GroupCommitWriter, Transaction
+
+
+class Refused(Exception):
+    pass
+
+
+async def _writer(database_url: str, published: list) -> tuple:
+    engine = create_engine(database_url)
+    await upgrade_to_head(engine)
+    writer = GroupCommitWriter(
+        engine, last_sequence=0, clock=lambda: datetime(2026, 11, 25, tzinfo=UTC),
+        on_commit=published.extend, refusals=(Refused,),
+    )
+    writer.start()
+    return engine, writer
+
+
+def record(name: str):
+    async def operation(tx: Transaction) -> str:
+        tx.record(name, strategy_id="s", symbol="X")
+        return name
+
+    return operation
+
+
+async def test_a_refusal_fails_only_its_caller(database_url: str) -> None:
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+
+    async def refused(tx: Transaction) -> None:
+        raise Refused("no")
+
+    results = await asyncio.gather(writer.run(record("a")), writer.run(refused), writer.run(record("b")), return_exceptions=True)
+    await writer.stop()
+    await engine.dispose()
+    assert results[0] == "a" and isinstance(results[1], Refused) and results[2] == "b"
+    assert [update.event_type for update in published] == ["a", "b"]
+
+
+async def test_an_error_after_a_write_rolls_back_its_batch_and_the_rest_still_commits(database_url: str) -> None:
+    published: list = []
+    undone: list[str] = []
+    engine, writer = await _writer(database_url, published)
+
+    async def half_written(tx: Transaction) -> None:
+        tx.record("half", strategy_id="s", symbol="X")
+        tx.on_rollback(lambda: undone.append("half"))
+        raise RuntimeError("bug after a write")
+
+    results = await asyncio.gather(
+        writer.run(record("a")), writer.run(half_written), writer.run(record("b")), return_exceptions=True
+    )
+    await writer.stop()
+    async with engine.connect() as conn:
+        logged = [row.event_type for row in await conn.execute(select(t.order_events).order_by(t.order_events.c.sequence))]
+        sequences = [row.sequence for row in await conn.execute(select(t.order_events.c.sequence))]
+    await engine.dispose()
+    assert results[0] == "a" and isinstance(results[1], RuntimeError) and results[2] == "b"
+    assert logged == ["a", "b"] and sorted(sequences) == [1, 2]
+    assert "half" in undone
+    assert [update.sequence for update in published] == [1, 2]
