@@ -149,6 +149,8 @@ class Application:
         self.port = await self.server.start()
         self.reconciler.start_timer(settings.reconcile.interval_seconds, settings.reconcile.auto_repair)
         self.risk.start_watch()
+        if settings.stream.retention_events is not None:
+            self._retention = asyncio.create_task(self._trim_log_forever(settings.stream.retention_events))
         await self.server.set_serving()
         self._started = True
         log.info(
@@ -179,6 +181,26 @@ class Application:
         self.log_reader.high_water_mark = updates[-1].sequence
         self.fanout.publish([entry_of(update, encode_update) for update in updates])
 
+    async def _trim_log_forever(self, keep: int, interval_seconds: float = 5.0) -> None:
+        """Retention: keep the newest `keep` log entries (orders and fills themselves stay).
+        A client resuming from before them gets OUT_OF_RANGE, never a silent gap."""
+        while True:
+            await self.trim_log(keep)
+            await asyncio.sleep(interval_seconds)
+
+    async def trim_log(self, keep: int) -> None:
+        cutoff = self.writer.last_sequence - keep
+        if cutoff <= 0:
+            return
+
+        async def trim(tx) -> None:  # type: ignore[no-untyped-def]
+            await repository.trim_events(tx.conn, cutoff)
+
+        try:
+            await self.writer.run(trim)
+        except Exception as error:
+            log.error("event log retention failed: %s", error)
+
     def _unexplained(self, what: str) -> None:
         log.warning("unexplained broker event (%s); reconciling", what)
         if self._started:
@@ -192,6 +214,9 @@ class Application:
             self.fanout.close()
         if hasattr(self, "server"):
             await self.server.stop(self.settings.grace_seconds)
+        if getattr(self, "_retention", None) is not None:
+            self._retention.cancel()
+            await asyncio.gather(self._retention, return_exceptions=True)
         for part in ("reconciler", "consumer", "recovery", "risk"):
             if hasattr(self, part):
                 await getattr(self, part).stop()
