@@ -260,4 +260,6 @@ def reconcile_report_to_proto(report: ReconcileReport) -> pb.ReconcileResponse:
         checked_at=timestamp(report.result.checked_at),
         run_id=report.run_id,
         unresolved=[discrepancy_to_proto(d) for d in report.unresolved],
+        trigger=report.trigger,
+        repair=report.repair,
     )

@@ -33,6 +33,8 @@ class PositionSource(Protocol):
 class Reconciler(Protocol):
     async def run(self, *, repair: bool, trigger: str) -> ReconcileReport: ...
 
+    async def recent(self, limit: int) -> list[ReconcileReport]: ...
+
 
 class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
     def __init__(
@@ -117,3 +119,12 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
     async def Reconcile(self, request: pb.ReconcileRequest, context: grpc.aio.ServicerContext) -> pb.ReconcileResponse:
         report = await self._reconciler.run(repair=request.repair, trigger="rpc")
         return convert.reconcile_report_to_proto(report)
+
+    @translate_errors
+    async def ListReconcileRuns(
+        self, request: pb.ListReconcileRunsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListReconcileRunsResponse:
+        if request.limit < 0:
+            raise convert.InvalidRequest([("limit", "must not be negative")])
+        reports = await self._reconciler.recent(request.limit or 20)
+        return pb.ListReconcileRunsResponse(runs=[convert.reconcile_report_to_proto(report) for report in reports])

@@ -22,14 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from execution_server.brokers.base import BrokerClient, BrokerOrder, BrokerPosition
 from execution_server.domain.money import format_decimal
-from execution_server.domain.orders import OrderStatus
+from execution_server.domain.orders import Order, OrderStatus
 from execution_server.domain.positions import Position, adjusted_to
 from execution_server.oms.broker_events import EXTERNAL_STRATEGY, BrokerEventApplier
 from execution_server.oms.fills import ACCOUNT, stored
 from execution_server.oms.ports import PortfolioListener
 from execution_server.oms.state import OpenOrders
 from execution_server.positions.tracker import PositionBook
-from execution_server.reconcile.compare import Discrepancy, ReconciliationResult, orders_to_look_up, reconcile
+from execution_server.reconcile.compare import (
+    Discrepancy,
+    DiscrepancyKind,
+    ReconciliationResult,
+    orders_to_look_up,
+    reconcile,
+)
 from execution_server.store import repository
 from execution_server.store.writer import GroupCommitWriter, Transaction
 
@@ -128,7 +134,12 @@ class ReconcileRunner:
         # same snapshot, by execution id, so that it is never also counted as an adjustment.
         await self._adopt_orders(fresh, source)
         await self._adjust_positions(run_id, fresh.positions)
-        return self._compare(await self._snapshot()).discrepancies
+        # Fills made at the broker while repairing are ordinary trading, not something repair
+        # could not explain: adopt them too before judging what is left (and maybe halting).
+        final = await self._snapshot()
+        await self._adopt_orders(final, source)
+        left = self._compare(final).discrepancies
+        return tuple(d for d in left if not _on_its_way(self._open.get(d.order_id)))
 
     async def _adopt_orders(self, snapshot: BrokerSnapshot, source: str) -> None:
         for broker_order in snapshot.open_orders:
@@ -144,9 +155,12 @@ class ReconcileRunner:
         if order is None:
             return
         if order.status is OrderStatus.PENDING:
-            await self._applier.reject_never_received(order, f"NOT_RECEIVED: unknown at the broker ({source})")
-        else:
-            await self._applier.cancel_missing(order, f"MISSING_AT_BROKER: unknown at the broker ({source})")
+            # In flight (only those are looked up): its submission may not have reached the broker
+            # yet. The OMS's answer, or settlement by client order id, decides; rejecting it here
+            # would leave an order working at the broker that we call REJECTED.
+            log.info("order %s is on its way to the broker; left to the OMS to settle (%s)", order.order_id, source)
+            return
+        await self._applier.cancel_missing(order, f"MISSING_AT_BROKER: unknown at the broker ({source})")
 
     async def _adjust_positions(self, run_id: int, broker_positions: list[BrokerPosition]) -> None:
         theirs = {position.symbol: position for position in broker_positions if position.quantity != 0}
@@ -216,10 +230,11 @@ class ReconcileRunner:
 
         await self._writer.run(op)
 
-    async def recent(self, limit: int) -> list[dict[str, object]]:
+    async def recent(self, limit: int) -> list[ReconcileReport]:
+        """The last runs, newest first, as they were recorded."""
         async with self._engine.connect() as conn:
             runs = await repository.recent_reconcile_runs(conn, min(limit, self._history))
-        return [{**run, "result": json.loads(run["result"])} for run in runs]
+        return [_report_from_row(run) for run in runs]
 
     def _log(self, report: ReconcileReport) -> None:
         if not report.has_discrepancies:
@@ -231,7 +246,7 @@ class ReconcileRunner:
             report.trigger,
             len(report.result.discrepancies),
             f", {len(report.unresolved)} unresolved after repair" if report.repair else "",
-            "; ".join(f"{d.kind.value} {d.symbol} {d.order_id or d.client_order_id} {d.detail}".strip() for d in report.result.discrepancies),
+            "; ".join(f"{d.kind.name} {d.symbol} {d.order_id or d.client_order_id} {d.detail}".strip() for d in report.result.discrepancies),
         )
 
     # --- triggers ---
@@ -261,13 +276,43 @@ class ReconcileRunner:
         self._timer = None
 
 
+def _on_its_way(order: Order | None) -> bool:
+    return order is not None and order.status is OrderStatus.PENDING and order.in_flight
+
+
 def _fallback(position: Position) -> Decimal | None:
     return position.average_entry_price
 
 
+def _report_from_row(run: dict[str, object]) -> ReconcileReport:
+    body = json.loads(str(run["result"]))
+    checked_at = run["checked_at"]
+    assert isinstance(checked_at, datetime)
+    found = tuple(_discrepancy_from_json(item) for item in body["discrepancies"])
+    return ReconcileReport(
+        run_id=int(run["run_id"]),  # type: ignore[call-overload]
+        trigger=str(run["trigger"]),
+        repair=bool(run["repair"]),
+        result=ReconciliationResult(found, checked_at),
+        unresolved=tuple(_discrepancy_from_json(item) for item in body["unresolved"]),
+    )
+
+
+def _discrepancy_from_json(item: dict[str, str]) -> Discrepancy:
+    return Discrepancy(
+        kind=DiscrepancyKind[item["kind"]],
+        symbol=item["symbol"],
+        local_quantity=item["local_quantity"],
+        broker_quantity=item["broker_quantity"],
+        order_id=item["order_id"],
+        detail=item["detail"],
+        client_order_id=item["client_order_id"],
+    )
+
+
 def _discrepancy_json(discrepancy: Discrepancy) -> dict[str, str]:
     return {
-        "kind": discrepancy.kind.value,
+        "kind": discrepancy.kind.name,
         "symbol": discrepancy.symbol,
         "local_quantity": discrepancy.local_quantity,
         "broker_quantity": discrepancy.broker_quantity,

@@ -123,3 +123,11 @@ async def test_a_page_token_from_elsewhere_is_an_invalid_argument(client) -> Non
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await client.execution.ListOrders(pb.ListOrdersRequest(page_token="garbage!"))
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_reconcile_runs_are_kept_and_read_back_newest_first(client) -> None:
+    await client.execution.Reconcile(pb.ReconcileRequest())
+    await client.execution.Reconcile(pb.ReconcileRequest(repair=True))
+    runs = (await client.execution.ListReconcileRuns(pb.ListReconcileRunsRequest(limit=5))).runs
+    assert [(run.trigger, run.repair) for run in runs] == [("rpc", True), ("rpc", False), ("startup", True)]
+    assert [run.run_id for run in runs] == sorted((run.run_id for run in runs), reverse=True)

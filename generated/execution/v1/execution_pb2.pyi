@@ -274,18 +274,34 @@ class ReconcileRequest(_message.Message):
     def __init__(self, repair: _Optional[bool] = ...) -> None: ...
 
 class ReconcileResponse(_message.Message):
-    __slots__ = ("has_discrepancies", "discrepancies", "checked_at", "run_id", "unresolved")
+    __slots__ = ("has_discrepancies", "discrepancies", "checked_at", "run_id", "unresolved", "trigger", "repair")
     HAS_DISCREPANCIES_FIELD_NUMBER: _ClassVar[int]
     DISCREPANCIES_FIELD_NUMBER: _ClassVar[int]
     CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     UNRESOLVED_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_FIELD_NUMBER: _ClassVar[int]
     has_discrepancies: bool
     discrepancies: _containers.RepeatedCompositeFieldContainer[Discrepancy]
     checked_at: _timestamp_pb2.Timestamp
     run_id: int
     unresolved: _containers.RepeatedCompositeFieldContainer[Discrepancy]
-    def __init__(self, has_discrepancies: _Optional[bool] = ..., discrepancies: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_id: _Optional[int] = ..., unresolved: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ...) -> None: ...
+    trigger: str
+    repair: bool
+    def __init__(self, has_discrepancies: _Optional[bool] = ..., discrepancies: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_id: _Optional[int] = ..., unresolved: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ..., trigger: _Optional[str] = ..., repair: _Optional[bool] = ...) -> None: ...
+
+class ListReconcileRunsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ListReconcileRunsResponse(_message.Message):
+    __slots__ = ("runs",)
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[ReconcileResponse]
+    def __init__(self, runs: _Optional[_Iterable[_Union[ReconcileResponse, _Mapping]]] = ...) -> None: ...
 
 class Discrepancy(_message.Message):
     __slots__ = ("kind", "symbol", "local_quantity", "broker_quantity", "order_id", "detail", "client_order_id")

@@ -71,6 +71,11 @@ class ExecutionServiceStub:
                 request_serializer=execution_dot_v1_dot_execution__pb2.ReconcileRequest.SerializeToString,
                 response_deserializer=execution_dot_v1_dot_execution__pb2.ReconcileResponse.FromString,
                 _registered_method=True)
+        self.ListReconcileRuns = channel.unary_unary(
+                '/execution.v1.ExecutionService/ListReconcileRuns',
+                request_serializer=execution_dot_v1_dot_execution__pb2.ListReconcileRunsRequest.SerializeToString,
+                response_deserializer=execution_dot_v1_dot_execution__pb2.ListReconcileRunsResponse.FromString,
+                _registered_method=True)
 
 
 class ExecutionServiceServicer:
@@ -126,6 +131,13 @@ class ExecutionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListReconcileRuns(self, request, context):
+        """The most recent reconciliation runs (start-up, timer, reconnect, on demand), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -163,6 +175,11 @@ def add_ExecutionServiceServicer_to_server(servicer, server):
                     servicer.Reconcile,
                     request_deserializer=execution_dot_v1_dot_execution__pb2.ReconcileRequest.FromString,
                     response_serializer=execution_dot_v1_dot_execution__pb2.ReconcileResponse.SerializeToString,
+            ),
+            'ListReconcileRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReconcileRuns,
+                    request_deserializer=execution_dot_v1_dot_execution__pb2.ListReconcileRunsRequest.FromString,
+                    response_serializer=execution_dot_v1_dot_execution__pb2.ListReconcileRunsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -356,6 +373,33 @@ class ExecutionService:
             '/execution.v1.ExecutionService/Reconcile',
             execution_dot_v1_dot_execution__pb2.ReconcileRequest.SerializeToString,
             execution_dot_v1_dot_execution__pb2.ReconcileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReconcileRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/execution.v1.ExecutionService/ListReconcileRuns',
+            execution_dot_v1_dot_execution__pb2.ListReconcileRunsRequest.SerializeToString,
+            execution_dot_v1_dot_execution__pb2.ListReconcileRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,
