@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -53,6 +53,15 @@ REFUSALS: tuple[type[Exception], ...] = (
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def seconds_until(clock_time_utc: str, now: datetime) -> float:
+    """Seconds from `now` to the next "HH:MM" UTC (tomorrow's when today's has passed)."""
+    hours, minutes = (int(part) for part in clock_time_utc.split(":"))
+    moment = now.astimezone(UTC).replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    if moment <= now:
+        moment += timedelta(days=1)
+    return (moment - now).total_seconds()
 
 
 class Application:
@@ -149,6 +158,9 @@ class Application:
         self.port = await self.server.start()
         self.reconciler.start_timer(settings.reconcile.interval_seconds, settings.reconcile.auto_repair)
         self.risk.start_watch()
+        close = settings.simulator.session_close_utc
+        if close is not None and self.broker.name == "simulated":
+            self._session = asyncio.create_task(self._close_sessions_daily(close))
         if settings.stream.retention_events is not None:
             self._retention = asyncio.create_task(self._trim_log_forever(settings.stream.retention_events))
         await self.server.set_serving()
@@ -180,6 +192,13 @@ class Application:
         """After each commit: the new entries go to every subscriber, encoded once."""
         self.log_reader.high_water_mark = updates[-1].sequence
         self.fanout.publish([entry_of(update, encode_update) for update in updates])
+
+    async def _close_sessions_daily(self, close_utc: str) -> None:
+        """The simulated market closes at the same UTC time every day: DAY orders expire."""
+        while True:
+            await asyncio.sleep(seconds_until(close_utc, utc_now()))
+            expired = self.broker.close_session()  # type: ignore[attr-defined]
+            log.info("simulated session closed at %s UTC: %d DAY orders expired", close_utc, len(expired))
 
     async def _trim_log_forever(self, keep: int, interval_seconds: float = 5.0) -> None:
         """Retention: keep the newest `keep` log entries (orders and fills themselves stay).
@@ -214,9 +233,10 @@ class Application:
             self.fanout.close()
         if hasattr(self, "server"):
             await self.server.stop(self.settings.grace_seconds)
-        if getattr(self, "_retention", None) is not None:
-            self._retention.cancel()
-            await asyncio.gather(self._retention, return_exceptions=True)
+        for task in (getattr(self, "_retention", None), getattr(self, "_session", None)):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         for part in ("reconciler", "consumer", "recovery", "risk"):
             if hasattr(self, part):
                 await getattr(self, part).stop()

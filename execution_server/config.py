@@ -42,6 +42,9 @@ class SimulatorConfig:
     ticker_interval_seconds: float | None = None
     seed: int = 0
     starting_cash: Decimal = Decimal("1000000")
+    # The simulated session's close, "HH:MM" UTC: open DAY orders expire then, every day.
+    # None: only SimulatorService.CloseSession ends the session.
+    session_close_utc: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +250,18 @@ def _simulator(table: Mapping[str, Any]) -> SimulatorConfig:
         ),
         seed=int(table.get("seed", 0)),
         starting_cash=_decimal("simulator.starting_cash", table.get("starting_cash", "1000000")),
+        session_close_utc=_clock_time("simulator.session_close_utc", table.get("session_close_utc")),
     )
+
+
+def _clock_time(setting: str, value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    text = str(value)
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60 and len(minutes) == 2):
+        raise ConfigError(setting, f'expected "HH:MM" (UTC), got {text!r}')
+    return text
 
 
 def _reconcile(table: Mapping[str, Any]) -> ReconcileConfig:

@@ -106,3 +106,13 @@ def test_invalid_configuration_stops_the_cli_with_one_line() -> None:
     lines = done.stderr.strip().splitlines()
     assert lines == ["execution-server: invalid configuration: ALPACA_SECRET_KEY: required when EXECUTION_BROKER=alpaca"]
     assert "AKSECRETKEY" not in done.stderr
+
+
+def test_a_session_close_must_be_a_clock_time(tmp_path: Path) -> None:
+    path = tmp_path / "sim.toml"
+    path.write_text('[simulator]\nsession_close_utc = "25:00"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"EXECUTION_CONFIG": str(path)})
+    assert refused.value.setting == "simulator.session_close_utc"
+    path.write_text('[simulator]\nsession_close_utc = "20:00"\n')
+    assert load_settings({"EXECUTION_CONFIG": str(path)}).simulator.session_close_utc == "20:00"
