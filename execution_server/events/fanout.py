@@ -83,7 +83,7 @@ class Fanout:
 
         Called by the single writer after its transaction commits, with ascending sequences.
         A gap (a sequence number never committed, e.g. a rolled-back PostgreSQL transaction)
-        restarts the window at the entry after it; what was before is then read from the log.
+        restarts the window at the first entry after it; older entries are then read from the log.
         """
         _check_ascending(entries, self._hwm)
         for entry in entries:
@@ -149,7 +149,7 @@ class Fanout:
         """
         ring, size = self._ring, self._size
         stop = cursor + self._page_size
-        while cursor < stop and cursor < self._hwm:
+        while cursor < stop and cursor < self._hwm and cursor >= self._first - 1:
             cursor += 1
             entry = ring[cursor % size]
             assert entry is not None
