@@ -13,6 +13,7 @@ import grpc
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc, risk_pb2_grpc, simulator_pb2_grpc
 from execution_server.app import Application
+from execution_server.brokers.base import BrokerClient
 from execution_server.config import ReconcileConfig, Settings, SimulatorConfig, StreamConfig
 
 
@@ -54,8 +55,10 @@ ORDER_DEFAULTS: dict[str, Any] = {
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Client]:
-    app = Application(settings)
+async def running(settings: Settings, broker: BrokerClient | None = None) -> AsyncIterator[Client]:
+    """The service on a free loopback port with a real channel; `broker` replaces the
+    configured adapter (a fake, for what no real broker can be made to do)."""
+    app = Application(settings, broker=broker)
     try:
         port = await app.start()
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

@@ -11,6 +11,7 @@ from execution.v1 import simulator_pb2 as pb
 from execution.v1 import simulator_pb2_grpc
 from execution_server.api.convert import SYMBOL, InvalidRequest, out_of_bounds
 from execution_server.api.errors import translate_errors
+from execution_server.brokers.base import CancelRefused
 from execution_server.brokers.simulated import SimulatedBroker
 from execution_server.domain.money import InvalidDecimal, format_decimal, parse_decimal
 
@@ -63,7 +64,7 @@ class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
             raise InvalidRequest([("broker_order_id", "required")])
         try:
             self._broker.cancel_behind_back(request.broker_order_id)
-        except (KeyError, LookupError, ValueError) as error:
+        except (LookupError, ValueError, CancelRefused) as error:
             raise InvalidRequest([("broker_order_id", f"no open order {request.broker_order_id!r}: {error}")]) from None
         return pb.CancelAtBrokerResponse()
 

@@ -103,22 +103,21 @@ class OrderService:
         return order, True
 
     async def _submit(self, order: Order) -> Order:
+        reason, broker_status = "", ""
         try:
             ack = await asyncio.wait_for(self._broker.submit(order), self._submit_timeout)
         except BrokerRejected as refusal:
-            return await self._writer.run(
-                lambda tx: self._reject(tx, order.order_id, f"BROKER_REJECTED: {refusal.reason}", refusal.broker_status)
-            )
+            reason, broker_status = f"BROKER_REJECTED: {refusal.reason}", refusal.broker_status
         except BrokerUnavailable as error:
             # Certainly not sent: a definite outcome, so a rejection the client can act on.
-            return await self._writer.run(
-                lambda tx: self._reject(tx, order.order_id, f"BROKER_UNAVAILABLE: {error}", "")
-            )
+            reason = f"BROKER_UNAVAILABLE: {error}"
         except Exception as error:  # timeout, dropped connection, 5xx: the outcome is unknown
             log.warning("order %s: submission outcome unknown (%r); settling by client order id", order.order_id, error)
             self._settle(order)
             return self._open.get(order.order_id) or order
-        return await self._writer.run(lambda tx: self.acknowledge(tx, order.order_id, ack))
+        else:
+            return await self._writer.run(lambda tx: self.acknowledge(tx, order.order_id, ack))
+        return await self._writer.run(lambda tx: self._reject(tx, order.order_id, reason, broker_status))
 
     async def acknowledge(self, tx: Transaction, order_id: str, ack: BrokerAck) -> Order:
         """The broker accepted: PENDING → SUBMITTED, or only note the broker id when a fill

@@ -97,7 +97,7 @@ class ReconcileRunner:
             snapshot = await self._snapshot()
             result = self._compare(snapshot)
             unresolved: tuple[Discrepancy, ...] = ()
-            run_id = await self._next_run_id()
+            run_id = await self._reserve_run_id(trigger, repair, result.checked_at)
             if repair and result.has_discrepancies:
                 unresolved = await self._repair(run_id, snapshot)
             report = ReconcileReport(run_id, trigger, repair, result, unresolved)
@@ -205,10 +205,17 @@ class ReconcileRunner:
         self._portfolio.position_adjusted(EXTERNAL_STRATEGY, symbol, external_quantity, external_after.average_entry_price)
         log.warning(detail)
 
-    async def _next_run_id(self) -> int:
-        async with self._engine.connect() as conn:
-            runs = await repository.recent_reconcile_runs(conn, 1)
-        return (runs[0]["run_id"] + 1) if runs else 1
+    async def _reserve_run_id(self, trigger: str, repair: bool, checked_at: datetime) -> int:
+        """The run's row is written first, so its number is the database's own and events
+        of its repair can name it."""
+
+        async def op(tx: Transaction) -> int:
+            return await repository.insert_reconcile_run(
+                tx.conn, checked_at=checked_at, trigger=trigger, repair=repair, has_discrepancies=False,
+                result=json.dumps({"discrepancies": [], "unresolved": []}),
+            )
+
+        return await self._writer.run(op)
 
     async def _save(self, report: ReconcileReport) -> None:
         body = json.dumps(
@@ -218,14 +225,9 @@ class ReconcileRunner:
             }
         )
 
-        async def op(tx: Transaction) -> int:
-            return await repository.insert_reconcile_run(
-                tx.conn,
-                checked_at=report.result.checked_at,
-                trigger=report.trigger,
-                repair=report.repair,
-                has_discrepancies=report.has_discrepancies,
-                result=body,
+        async def op(tx: Transaction) -> None:
+            await repository.complete_reconcile_run(
+                tx.conn, report.run_id, has_discrepancies=report.has_discrepancies, result=body
             )
 
         await self._writer.run(op)

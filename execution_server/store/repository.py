@@ -261,6 +261,14 @@ async def insert_reconcile_run(
     return int(inserted.scalar_one())
 
 
+async def complete_reconcile_run(conn: AsyncConnection, run_id: int, *, has_discrepancies: bool, result: str) -> None:
+    await conn.execute(
+        update(t.reconcile_runs)
+        .where(t.reconcile_runs.c.run_id == run_id)
+        .values(has_discrepancies=has_discrepancies, result=result)
+    )
+
+
 async def recent_reconcile_runs(conn: AsyncConnection, limit: int) -> list[dict]:  # type: ignore[type-arg]
     query = select(t.reconcile_runs).order_by(t.reconcile_runs.c.run_id.desc()).limit(limit)
     return [dict(row) for row in (await conn.execute(query)).mappings()]

@@ -15,7 +15,6 @@ from execution_server.app import Application
 from execution_server.brokers.base import BrokerAck
 from execution_server.brokers.simulated import SimulatedBroker
 from execution_server.brokers.factory import build_broker
-from execution_server.config import SimulatorConfig
 from execution_server.domain.orders import Order
 from tests.harness import Client, running, settings_for
 from tests.waiting import eventually

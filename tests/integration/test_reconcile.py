@@ -165,7 +165,9 @@ def an_order_from_elsewhere(client_order_id: str, *, quantity: str = "3", limit_
         time_in_force=TimeInForce.GTC,
         limit_price=Decimal(limit_price),
     )
-    return Order(order_id=f"elsewhere-{client_order_id}", spec=spec, status=OrderStatus.PENDING, created_at=now, updated_at=now)
+    return Order(
+        order_id=f"elsewhere-{client_order_id}", spec=spec, status=OrderStatus.PENDING, created_at=now, updated_at=now
+    )
 
 
 # --- positions ---
@@ -326,6 +328,56 @@ async def test_order_whose_broker_record_is_gone_is_found_and_cancelled(database
         assert not (await reconcile(client)).has_discrepancies
 
 
+async def test_fill_made_at_the_broker_during_a_repair_is_adopted_as_a_fill(client: Client) -> None:
+    """The resting order fills at the broker just after the run has read the broker's open
+    orders, and the fill's event is lost: the repair adopts the fill for the order's strategy
+    instead of adjusting the position it made through `external`."""
+    order = await resting_buy(client, "10", limit_price="95")
+    await set_broker_position(client, "MSFT", "7")  # something to repair, so that the repair runs
+    await client.simulator.LoseEvents(sim.LoseEventsRequest(count=1))
+    broker = client.app.broker
+    read_open_orders = broker.open_orders
+    fills_during_the_run: list[int] = []
+
+    async def open_orders_then_a_fill():
+        listed = await read_open_orders()
+        if not fills_during_the_run:
+            fills_during_the_run.append(broker.set_price("AAPL", Decimal("95")))
+        return listed
+
+    broker.open_orders = open_orders_then_a_fill
+
+    repaired = await reconcile(client, repair=True)
+
+    assert fills_during_the_run == [1]
+    assert not repaired.unresolved
+    assert (await client.get(order.order_id)).status == pb.ORDER_STATUS_FILLED
+    assert await positions(client, "momentum_v1") == {"AAPL": Decimal("10")}
+    assert await positions(client, "external") == {"MSFT": Decimal("7")}
+    assert await positions(client) == await broker_positions(client) == {"AAPL": Decimal("10"), "MSFT": Decimal("7")}
+
+
+async def test_order_on_its_way_to_the_broker_during_a_repair_is_not_rejected(client: Client) -> None:
+    """A repair runs between the order being recorded (PENDING, in flight) and its reaching
+    the broker: the broker does not know it yet, which is no reason to reject it."""
+    await set_broker_position(client, "MSFT", "7")  # something to repair, so that the repair runs
+    broker = client.app.broker
+    submit = broker.submit
+    repairs: list[pb.ReconcileResponse] = []
+
+    async def submit_after_a_repair(order: Order):
+        repairs.append(await reconcile(client, repair=True))
+        return await submit(order)
+
+    broker.submit = submit_after_a_repair
+
+    placed = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="95", time_in_force=pb.TIME_IN_FORCE_GTC)
+
+    assert (ORDER_MISSING_AT_BROKER, "AAPL", placed.order_id, "10", "") in found(repairs[0])
+    assert placed.status == pb.ORDER_STATUS_SUBMITTED, placed.reject_reason
+    assert not repairs[0].unresolved
+
+
 # --- runs ---
 
 
@@ -371,10 +423,38 @@ async def test_discrepancy_surviving_repair_engages_the_kill_switch(database_url
 
         repaired = await reconcile(client, repair=True)
 
-        assert [(d.kind, d.client_order_id) for d in repaired.unresolved] == [(ORDER_UNKNOWN_LOCALLY, "shared-1")]
+        assert [d.client_order_id for d in repaired.unresolved] == ["shared-1"]
         status = await client.risk.GetRiskStatus(risk_pb2.GetRiskStatusRequest())
         assert status.kill_switch_engaged
         assert f"reconcile run {repaired.run_id}" in status.kill_switch_reason
+
+
+async def test_fill_made_while_repairing_does_not_engage_the_kill_switch(database_url: str, tmp_path: Path) -> None:
+    """An ordinary fill lands at the broker after the repair adjusted positions, its event still
+    on the way: it is trading, not a difference repair could not explain."""
+    async with running(reconcile_settings(database_url, tmp_path, halt_on_unexplained=True)) as client:
+        await client.simulator.SetPrice(sim.SetPriceRequest(symbol="AAPL", price="100"))
+        order = await resting_buy(client, "10", limit_price="95")
+        await set_broker_position(client, "MSFT", "7")
+        broker = client.app.broker
+        read_positions = broker.positions
+        fills_after_adjusting: list[int] = []
+
+        async def positions_with_a_fill_once_adjusted():
+            adjusted = client.app.book.get("external", "MSFT").quantity != 0
+            if adjusted and not fills_after_adjusting:
+                fills_after_adjusting.append(broker.set_price("AAPL", Decimal("95")))
+            return await read_positions()
+
+        broker.positions = positions_with_a_fill_once_adjusted
+
+        repaired = await reconcile(client, repair=True)
+
+        assert fills_after_adjusting == [1]
+        assert not repaired.unresolved
+        status = await client.risk.GetRiskStatus(risk_pb2.GetRiskStatusRequest())
+        assert not status.kill_switch_engaged, status.kill_switch_reason
+        assert (await client.get(order.order_id)).status == pb.ORDER_STATUS_FILLED
 
 
 async def test_discrepancy_explained_by_repair_leaves_the_kill_switch_released(
@@ -405,7 +485,9 @@ class PlaceMarket:
     quantity: int
 
     async def run(self, client: Client) -> None:
-        await client.place(strategy_id=self.strategy_id, symbol=self.symbol, side=self.side, quantity=str(self.quantity))
+        await client.place(
+            strategy_id=self.strategy_id, symbol=self.symbol, side=self.side, quantity=str(self.quantity)
+        )
 
 
 @dataclass(frozen=True)
@@ -466,7 +548,11 @@ async def events_settled(client: Client) -> None:
     await until(behind, lambda late: not late, "every fill to reach the service")
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# The server is shared by the examples (one per example would be too slow), so a saved example
+# cannot be replayed on its own: no example database.
+@settings(
+    max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=st.lists(actions, min_size=1, max_size=10))
 async def test_account_position_is_the_strategies_sum_and_the_brokers(client: Client, steps: list[Any]) -> None:
     # One server for every example: positions and resting orders carry over, the invariant must too.

@@ -9,22 +9,18 @@ limit at 100 (or a sell limit at 300) on AAPL rests: it counts as an open order 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import tomllib
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from execution.v1 import execution_pb2 as pb
-from execution.v1 import execution_pb2_grpc, risk_pb2, risk_pb2_grpc, simulator_pb2, simulator_pb2_grpc
-from execution_server.app import Application
+from execution.v1 import risk_pb2, simulator_pb2
 from execution_server.config import Settings
 from tests.fakes import QuietBroker
 from tests.harness import Client, running, settings_for
@@ -241,28 +237,11 @@ class UnpricedBroker(QuietBroker):
         return None
 
 
-@contextlib.asynccontextmanager
-async def running_with(settings: Settings, broker: QuietBroker) -> AsyncIterator[Client]:
-    app = Application(settings, broker=broker)
-    try:
-        port = await app.start()
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield Client(
-                app,
-                channel,
-                execution_pb2_grpc.ExecutionServiceStub(channel),
-                risk_pb2_grpc.RiskServiceStub(channel),
-                simulator_pb2_grpc.SimulatorServiceStub(channel),
-            )
-    finally:
-        await app.stop()
-
-
 async def test_market_order_without_a_reference_price_is_rejected_when_a_notional_limit_applies(
     database_url: str, tmp_path: Path
 ) -> None:
     settings = with_risk(database_url, tmp_path, {"strategies": {"capped": {"max_order_notional": "1000"}}})
-    async with running_with(settings, UnpricedBroker()) as client:
+    async with running(settings, UnpricedBroker()) as client:
         assert_rejected(await client.place(strategy_id="capped", quantity="1"), "NO_REFERENCE_PRICE")
         assert_accepted(await client.place(strategy_id="uncapped", quantity="1"))  # no notional to check
         # A limit order carries its own price, so its notional can be checked.
