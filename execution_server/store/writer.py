@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from execution_server.domain.events import Fill, OrderUpdate
@@ -168,6 +168,17 @@ class GroupCommitWriter:
             operation, future = batch[failed.index]
             future.set_exception(failed.error)
             self._retry = [item for position, item in enumerate(batch) if position != failed.index]
+            return
+        except (IntegrityError, DataError) as error:
+            # One operation's data broke a constraint: run the batch again one by one, so that
+            # only that operation fails.
+            self._undo(tx)
+            if len(batch) == 1:
+                log.error("change refused by the database: %s", error)
+                batch[0][1].set_exception(StoreUnavailable(f"the database refused the change: {error.orig}"))
+                return
+            for item in batch:
+                await self._commit_batch([item])
             return
         except (SQLAlchemyError, OSError) as error:
             log.error("batch of %d changes rolled back: %s", len(batch), error)

@@ -73,3 +73,24 @@ async def test_an_error_after_a_write_rolls_back_its_batch_and_the_rest_still_co
     assert logged == ["a", "b"] and sorted(sequences) == [1, 2]
     assert "half" in undone
     assert [update.sequence for update in published] == [1, 2]
+
+
+async def test_a_constraint_broken_by_one_change_fails_only_that_change(database_url: str) -> None:
+    from sqlalchemy import insert
+
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+
+    async def duplicate_key(tx: Transaction) -> None:
+        row = {"key": "k", "engaged": False, "reason": "", "reduce_only": False,
+               "changed_at": datetime(2026, 11, 25, tzinfo=UTC)}
+        await tx.conn.execute(insert(t.risk_state), [row, row])
+
+    results = await asyncio.gather(
+        writer.run(record("a")), writer.run(duplicate_key), writer.run(record("b")), return_exceptions=True
+    )
+    await writer.stop()
+    await engine.dispose()
+    assert results[0] == "a" and results[2] == "b"
+    assert type(results[1]).__name__ == "StoreUnavailable"
+    assert [update.sequence for update in published] == [1, 2]
