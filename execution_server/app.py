@@ -208,7 +208,8 @@ class Application:
             await asyncio.sleep(interval_seconds)
 
     async def trim_log(self, keep: int) -> None:
-        cutoff = self.writer.last_sequence - keep
+        # Never the newest entry: it carries the sequence a restart continues from.
+        cutoff = min(self.writer.last_sequence - max(keep, 1), self.writer.last_sequence - 1)
         if cutoff <= 0:
             return
 

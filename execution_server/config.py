@@ -202,6 +202,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError("EXECUTION_RECONCILE_INTERVAL", "must be a positive number of seconds")
     if settings.stream.window_size < 1:
         raise ConfigError("stream.window_size", "must be at least 1")
+    if settings.stream.retention_events is not None and settings.stream.retention_events < 1:
+        raise ConfigError("stream.retention_events", "must be at least 1 (leave it out to keep everything)")
     if settings.risk:
         from execution_server.risk.limits import parse_risk_limits
 

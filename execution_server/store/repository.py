@@ -182,7 +182,12 @@ def _update_from_row(row: dict) -> OrderUpdate:  # type: ignore[type-arg]
 
 
 async def max_sequence(conn: AsyncConnection) -> int:
-    return int((await conn.execute(select(func.max(t.order_events.c.sequence)))).scalar() or 0)
+    """The last sequence handed out. The log may have been trimmed, so the orders' and fills'
+    own copies of it count too: a sequence is never reused."""
+    highest = 0
+    for column in (t.order_events.c.sequence, t.orders.c.position, t.fills.c.sequence):
+        highest = max(highest, int((await conn.execute(select(func.max(column)))).scalar() or 0))
+    return highest
 
 
 async def min_sequence(conn: AsyncConnection) -> int | None:

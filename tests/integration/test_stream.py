@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from grpc_status import rpc_status
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution.v1 import simulator_pb2 as sim
-from execution_server.config import StreamConfig
+from execution_server.config import Settings, StreamConfig
 from execution_server.store import repository
 from tests.harness import Client, running, settings_for
 from tests.waiting import eventually
@@ -32,6 +32,7 @@ HANG_GUARD_SECONDS = 30  # only turns a hang into a failure; no test asserts a d
 # after a few kilobytes, so a stream the client does not read really holds the server back.
 SLOW_CLIENT_OPTIONS = [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 1024)]
 UPDATES_PER_MARKET_ORDER = 3  # placed, submitted, fill
+WINDOW = 16  # the window of most tests here: small, so that readers fall out of it
 
 Update = pb.StreamOrderUpdatesResponse
 
@@ -51,7 +52,7 @@ async def take(call: grpc.aio.UnaryStreamCall, count: int) -> list[Update]:
     return updates
 
 
-async def take_until(call: grpc.aio.UnaryStreamCall, done: Any) -> list[Update]:
+async def take_until(call: grpc.aio.UnaryStreamCall, done: Callable[[Update], bool]) -> list[Update]:
     """Updates up to and including the first one for which `done(update)` holds."""
     updates: list[Update] = []
     async with asyncio.timeout(HANG_GUARD_SECONDS):
@@ -89,7 +90,7 @@ async def subscriber_count(client: Client) -> int:
     return client.app.fanout.subscriber_count
 
 
-def small_window(database_url: str, tmp_path: Path, window_size: int = 16) -> Any:
+def small_window(database_url: str, tmp_path: Path, window_size: int = WINDOW) -> Settings:
     return settings_for(database_url, tmp_path, stream=StreamConfig(window_size=window_size))
 
 
@@ -106,7 +107,6 @@ def oldest_available_in(error: grpc.aio.AioRpcError) -> str:
 
 # --- resume ---
 
-WINDOW = 16
 RESUME_POINTS = 200  # k = 0 .. 199: every resume point of a run of at least 200 updates
 
 
@@ -126,7 +126,7 @@ async def test_a_client_resuming_after_any_number_of_updates_misses_none_and_rep
 ) -> None:
     """For every k, a client that saw k updates, disconnected, and resumed after the last one
     gets exactly the rest: its two streams together are one gap-free, duplicate-free prefix."""
-    async with running(small_window(database_url, tmp_path, WINDOW)) as client:
+    async with running(small_window(database_url, tmp_path)) as client:
         await place_market_orders(client, 15)  # a backlog well beyond the window to start with
         live_edge_wanted = 0
 
@@ -272,12 +272,10 @@ async def stalled_stream(client: Client, channel: grpc.aio.Channel) -> tuple[grp
 async def test_a_stalled_reader_does_not_hold_back_fast_readers_or_grow_memory_and_catches_up(
     database_url: str, tmp_path: Path
 ) -> None:
-    window_size = 16
-
     def is_last_fill(update: Update) -> bool:
         return update.order.strategy_id == "last" and update.event_type == "fill"
 
-    async with running(small_window(database_url, tmp_path, window_size)) as client:
+    async with running(small_window(database_url, tmp_path)) as client:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{client.app.port}", options=SLOW_CLIENT_OPTIONS) as slow:
             stalled, first = await stalled_stream(client, slow)
             fast = [asyncio.create_task(take_until(stream(client, first.sequence), is_last_fill)) for _ in range(5)]
@@ -297,7 +295,7 @@ async def test_a_stalled_reader_does_not_hold_back_fast_readers_or_grow_memory_a
         assert sequences(seen) == list(range(first.sequence + 1, end + 1))
     assert caught_up == fast_seen[0]
     assert sequences([first, *caught_up, *live]) == list(range(1, end + len(live) + 1))
-    assert 0 < watch.longest <= window_size
+    assert 0 < watch.longest <= WINDOW
 
 
 async def test_a_stalled_reader_whose_updates_retention_deleted_gets_out_of_range_naming_the_oldest(
@@ -306,7 +304,7 @@ async def test_a_stalled_reader_whose_updates_retention_deleted_gets_out_of_rang
     async with running(small_window(database_url, tmp_path)) as client:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{client.app.port}", options=SLOW_CLIENT_OPTIONS) as slow:
             stalled, first = await stalled_stream(client, slow)
-            await place_market_orders(client, 150)  # 300 updates at least, far past what it took
+            await place_market_orders(client, 150)  # 450 updates, far past the few it took
             keep_after = 100
             async with client.app.engine.begin() as conn:
                 await repository.trim_events(conn, keep_after)
@@ -343,12 +341,12 @@ async def test_server_shutdown_ends_open_streams_with_unavailable(database_url: 
     them, not because the grace period for in-flight calls runs out: it is longer than the test
     waits."""
     settings = settings_for(
-        database_url, tmp_path, grace_seconds=2 * HANG_GUARD_SECONDS, stream=StreamConfig(window_size=16)
+        database_url, tmp_path, grace_seconds=2 * HANG_GUARD_SECONDS, stream=StreamConfig(window_size=WINDOW)
     )
     async with running(settings) as client:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{client.app.port}", options=SLOW_CLIENT_OPTIONS) as slow:
             stalled, _ = await stalled_stream(client, slow)
-            idle = [stream(client, 10**9) for _ in range(3)]
+            idle = [stream(client, 10**9) for _ in range(3)]  # waiting for sequences far ahead
             await place_market_orders(client, 100)
             await eventually(lambda: subscriber_count(client), lambda n: n == 4)
             stopping = asyncio.create_task(client.app.stop())
@@ -377,19 +375,21 @@ async def test_cancelling_a_stream_frees_its_subscription(database_url: str, tmp
 async def test_a_client_resuming_across_a_server_restart_sees_one_gap_free_sequence(
     database_url: str, tmp_path: Path
 ) -> None:
+    """It saw part of what the first server streamed; after the restart it gets the rest of that
+    from the log, then what the second server commits, live."""
     settings = small_window(database_url, tmp_path, window_size=4)
     async with running(settings) as client:
         await place_market_orders(client, 5)
         before_restart = await take(stream(client), 5 * UPDATES_PER_MARKET_ORDER)
+    seen = before_restart[:7]
     async with running(settings) as client:
+        resumed = stream(client, seen[-1].sequence)
         await place_market_orders(client, 5)
-        resumed = stream(client, before_restart[-1].sequence)
-        after_restart = await take(resumed, 5 * UPDATES_PER_MARKET_ORDER)
+        rest = await take(resumed, len(before_restart) - len(seen) + 5 * UPDATES_PER_MARKET_ORDER)
         resumed.cancel()
-        whole = await take(stream(client), len(before_restart) + len(after_restart))
 
-    assert sequences(before_restart + after_restart) == list(range(1, len(whole) + 1))
-    assert before_restart + after_restart == whole
+    assert sequences(seen + rest) == list(range(1, 10 * UPDATES_PER_MARKET_ORDER + 1))
+    assert seen + rest[: len(before_restart) - len(seen)] == before_restart
 
 
 # --- what an update carries ---
@@ -417,3 +417,20 @@ async def test_each_fill_update_carries_the_fill_and_the_order_as_it_is_after_it
     assert [f.order for f in fills] == [partly, filled]
     average = (Decimal(4) * Decimal("100.5") + Decimal("6.5") * Decimal("102.25")) / Decimal("10.5")
     assert abs(Decimal(filled.average_fill_price) - average) < Decimal("1e-12")
+
+
+async def test_sequences_continue_after_retention_trimmed_the_whole_log(database_url: str, tmp_path) -> None:
+    """Even with every log row deleted, a restarted service never hands out a sequence again."""
+    from execution_server.store import repository
+    from tests.harness import running, settings_for
+
+    settings = settings_for(database_url, tmp_path)
+    async with running(settings) as client:
+        await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="1")
+        last = client.app.writer.last_sequence
+        async with client.app.engine.begin() as conn:
+            await repository.trim_events(conn, last)
+    async with running(settings) as client:
+        order = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="1")
+        assert order.status == pb.ORDER_STATUS_SUBMITTED
+        assert client.app.writer.last_sequence > last

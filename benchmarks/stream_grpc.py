@@ -1,0 +1,395 @@
+"""StreamOrderUpdates through gRPC, measured against a bare grpc.aio stream on the same machine.
+
+    .venv/bin/python benchmarks/stream_grpc.py [--updates 50000] [--repeat 3] [--subscribers 100]
+        [--rates 1000[,200,...]] [--seconds 5] [--window-size 10000] [--database-url URL]
+
+Every client runs in a process of its own (multiprocessing, spawn); the servers run in this one.
+  (a) bare      a grpc.aio server whose handler yields the same pre-serialised bytes over and
+                over (a real StreamOrderUpdatesResponse, of typical size); one client drains it
+  (b) service   one StreamOrderUpdates subscriber of the real Application, `--updates` each:
+                  replay from the log     updates already in the log; the server has just
+                                          restarted, so its window is empty and every one is
+                                          read from the log table, in pages
+                  live, writer flat out   subscribed at the live edge while the real
+                                          group-commit writer commits copies of real updates,
+                                          100 per transaction, as fast as it can (same process)
+                  replay from the window  those same updates again, now all in the window
+                                          (run with a window of at least `--updates`): the
+                                          delivery path of a subscriber that keeps up
+                and each one's ratio to the bare stream (target >= 0.8)
+  (c) latency   `--subscribers` streams in one client process; a second process places market
+                orders through PlaceOrder, open loop, at each of `--rates` per second for
+                `--seconds` (a fresh database each); the delay of each update is its arrival
+                time minus StreamOrderUpdatesResponse.time, the time the writer's transaction
+                began (so the commit is included). Target p99 < 50 ms.
+
+Clients use an identity deserializer for throughput (they count messages and parse only the
+last one) and parse every message for latency. Both sides' CPU use is printed: on a small
+machine a Python gRPC client is often the bottleneck, not the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import itertools
+import logging
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from execution.v1 import execution_pb2 as pb
+from execution.v1 import execution_pb2_grpc
+from execution_server.api.convert import encode_update
+from execution_server.app import Application
+from execution_server.config import ReconcileConfig, Settings, SimulatorConfig, StreamConfig
+from execution_server.domain.events import OrderUpdate
+from execution_server.store import repository
+from execution_server.store.writer import Transaction
+
+STREAM_METHOD = "/execution.v1.ExecutionService/StreamOrderUpdates"
+BARE_METHOD = "/bench.Bare/Stream"
+LIVE_BATCH = 100  # updates per writer transaction in the live phase
+END_STRATEGY = "bench-end"
+
+
+def _identity(payload: bytes) -> bytes:
+    return payload
+
+
+# --- clients (each runs in a process of its own) ---
+
+
+def drain(address: str, method: str, request: bytes, count: int) -> dict[str, Any]:
+    """Read `count` messages of one server stream as raw bytes; the rate from the call's start."""
+
+    async def run() -> dict[str, Any]:
+        async with grpc.aio.insecure_channel(address) as channel:
+            call = channel.unary_stream(method, request_serializer=_identity, response_deserializer=_identity)(request)
+            cpu, start = time.process_time(), time.perf_counter()
+            received, last = 0, b""
+            async for last in call:
+                received += 1
+                if received == count:
+                    break
+            seconds = time.perf_counter() - start
+            call.cancel()
+        return {"count": received, "seconds": seconds, "cpu": (time.process_time() - cpu) / seconds, "last": last}
+
+    return asyncio.run(run())
+
+
+def subscribe_and_time(address: str, subscribers: int, after: int) -> dict[str, Any]:
+    """`subscribers` streams from `after` until each sees the end order's fill; delays in ms."""
+
+    async def one(stub: execution_pb2_grpc.ExecutionServiceStub, delays: list[float]) -> int:
+        received = 0
+        async for update in stub.StreamOrderUpdates(pb.StreamOrderUpdatesRequest(after_sequence=after)):
+            arrived = time.time()
+            delays.append((arrived - update.time.seconds - update.time.nanos / 1e9) * 1000)
+            received += 1
+            if update.order.strategy_id == END_STRATEGY and update.event_type == "fill":
+                return received
+        raise RuntimeError("stream ended early")
+
+    async def run() -> dict[str, Any]:
+        delays: list[float] = []
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = execution_pb2_grpc.ExecutionServiceStub(channel)
+            cpu, start = time.process_time(), time.perf_counter()
+            counts = await asyncio.gather(*(one(stub, delays) for _ in range(subscribers)))
+            seconds = time.perf_counter() - start
+        delays.sort()
+        return {
+            "received": sum(counts),
+            "per_subscriber": sorted(set(counts)),
+            "p50": percentile(delays, 0.50),
+            "p99": percentile(delays, 0.99),
+            "max": delays[-1],
+            "cpu": (time.process_time() - cpu) / seconds,
+        }
+
+    return asyncio.run(run())
+
+
+def place_orders(address: str, rate: float, seconds: float) -> dict[str, Any]:
+    """Open loop: PlaceOrder calls started at `rate` per second whatever the replies, then one
+    end order once every reply is in."""
+
+    async def run() -> dict[str, Any]:
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = execution_pb2_grpc.ExecutionServiceStub(channel)
+            sides = itertools.cycle((pb.SIDE_BUY, pb.SIDE_SELL))  # positions stay flat
+            total = int(rate * seconds)
+            calls = []
+            start = time.perf_counter()
+            for i in range(total):
+                await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+                request = pb.PlaceOrderRequest(
+                    strategy_id="bench", symbol="AAPL", side=next(sides), quantity="1", order_type=pb.ORDER_TYPE_MARKET
+                )
+                calls.append(asyncio.ensure_future(stub.PlaceOrder(request)))
+            issued = time.perf_counter() - start
+            replies = await asyncio.gather(*calls, return_exceptions=True)
+            answered = time.perf_counter() - start
+            await stub.PlaceOrder(
+                pb.PlaceOrderRequest(
+                    strategy_id=END_STRATEGY, symbol="AAPL", side=pb.SIDE_BUY, quantity="1",
+                    order_type=pb.ORDER_TYPE_MARKET,
+                )
+            )
+        failed = [reply for reply in replies if isinstance(reply, BaseException)]
+        errors = sorted({f"{e.code().name}: {e.details()}" if isinstance(e, grpc.aio.AioRpcError) else repr(e) for e in failed})
+        rejected = [r for r in replies if not isinstance(r, BaseException) and r.order.status == pb.ORDER_STATUS_REJECTED]
+        return {
+            "placed": total - len(failed),
+            "failed": len(failed),
+            "errors": errors[:3],
+            "rejected": len(rejected),
+            "issued_per_second": total / issued,
+            "answered_per_second": total / answered,
+        }
+
+    return asyncio.run(run())
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+# --- the servers (this process) ---
+
+
+def settings_for(database_url: str, directory: Path, window_size: int) -> Settings:
+    return Settings(
+        grpc_address="127.0.0.1:0",
+        database_url=database_url,
+        simulator=SimulatorConfig(state_path=directory / "simulator.jsonl"),
+        reconcile=ReconcileConfig(interval_seconds=3600),
+        stream=StreamConfig(window_size=window_size),
+        grace_seconds=1.0,
+    )
+
+
+async def sample_updates(settings: Settings) -> list[OrderUpdate]:
+    """Real updates (placed, submitted, fill) of a few market orders, as the log holds them."""
+    app = Application(settings)
+    await app.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+            stub = execution_pb2_grpc.ExecutionServiceStub(channel)
+            for side in (pb.SIDE_BUY, pb.SIDE_SELL, pb.SIDE_BUY):
+                await stub.PlaceOrder(
+                    pb.PlaceOrderRequest(
+                        strategy_id="momentum_v1", symbol="AAPL", side=side, quantity="10",
+                        order_type=pb.ORDER_TYPE_MARKET,
+                    )
+                )
+            async for update in stub.StreamOrderUpdates(pb.StreamOrderUpdatesRequest()):
+                if update.sequence == 9:
+                    break
+        async with app.engine.connect() as conn:
+            return await repository.events_after(conn, 0, 9, 9)
+    finally:
+        await app.stop()
+
+
+async def prefill(app_settings: Settings, templates: Sequence[OrderUpdate], count: int) -> None:
+    """Append `count` copies of real updates to the log, as if that much history had happened."""
+    app = Application(app_settings)  # only for its engine: nothing is started
+    try:
+        async with app.engine.connect() as conn:
+            last = await repository.max_sequence(conn)
+        now = templates[-1].time
+        copies = (
+            dataclasses.replace(templates[i % len(templates)], sequence=last + 1 + i, time=now) for i in range(count)
+        )
+        for batch in iter(lambda: list(itertools.islice(copies, 5_000)), []):
+            async with app.engine.begin() as conn:
+                await repository.insert_events(conn, batch)
+    finally:
+        await app.engine.dispose()
+
+
+async def bare_server(payload: bytes, count: int) -> tuple[grpc.aio.Server, int]:
+    async def stream(request: bytes, context: grpc.aio.ServicerContext):  # type: ignore[no-untyped-def]
+        for _ in range(count):
+            yield payload
+
+    server = grpc.aio.server()
+    handler = grpc.unary_stream_rpc_method_handler(stream, request_deserializer=_identity, response_serializer=_identity)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("bench.Bare", {"Stream": handler}),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, port
+
+
+async def in_process(pool: ProcessPoolExecutor, function: Any, *args: Any) -> tuple[dict[str, Any], float]:
+    """Run a client in the pool; also this (server) process's CPU use meanwhile, in cores."""
+    cpu, start = time.process_time(), time.perf_counter()
+    result = await asyncio.get_running_loop().run_in_executor(pool, function, *args)
+    return result, (time.process_time() - cpu) / (time.perf_counter() - start)
+
+
+async def wait_for_subscribers(app: Application, count: int) -> None:
+    while app.fanout.subscriber_count != count:
+        await asyncio.sleep(0.01)
+
+
+async def commit_synthetic(app: Application, templates: Sequence[OrderUpdate], count: int) -> float:
+    """Commit `count` copies of real updates through the writer, LIVE_BATCH per transaction."""
+    cycle = itertools.cycle(templates)
+
+    async def record(tx: Transaction, size: int) -> None:
+        for _ in range(size):
+            template = next(cycle)
+            tx.record(template.event_type, order=template.order, fill=template.fill)
+
+    start = time.perf_counter()
+    for first in range(0, count, LIVE_BATCH):
+        size = min(LIVE_BATCH, count - first)
+        await app.writer.run(lambda tx, size=size: record(tx, size))
+    return count / (time.perf_counter() - start)
+
+
+def rate_line(label: str, result: dict[str, Any], server_cpu: float) -> str:
+    return (
+        f"{label:<30}{result['count'] / result['seconds']:>8,.0f} msg/s  "
+        f"({result['count']:,} in {result['seconds']:.2f} s; CPU in cores: server {server_cpu:.2f}, "
+        f"client {result['cpu']:.2f})"
+    )
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+async def throughput(pool: ProcessPoolExecutor, settings: Settings, args: argparse.Namespace) -> None:
+    """(a) and (b)."""
+    templates = await sample_updates(settings)
+    sizes = {update.event_type: len(encode_update(update)) for update in templates}
+    typical = sorted(templates, key=lambda update: len(encode_update(update)))[len(templates) // 2]
+    payload = encode_update(dataclasses.replace(typical, sequence=100_000))
+    print(f"serialised updates: {sizes} bytes; the bare stream sends {len(payload)} bytes")
+
+    server, port = await bare_server(payload, args.updates)
+    bare_runs = [
+        await in_process(pool, drain, f"127.0.0.1:{port}", BARE_METHOD, b"", args.updates) for _ in range(args.repeat)
+    ]
+    await server.stop(0)
+    for result, cpu in bare_runs:
+        print(rate_line("(a) bare grpc.aio stream", result, cpu))
+    bare_rate = statistics.median(result["count"] / result["seconds"] for result, _ in bare_runs)
+    print(f"    median {bare_rate:,.0f} msg/s: the ratios below are to this")
+
+    await prefill(settings, templates, args.updates)
+    app = Application(settings)
+    await app.start()  # a restart: the window is empty, the log holds everything
+    try:
+        address = f"127.0.0.1:{app.port}"
+        results: list[tuple[str, tuple[dict[str, Any], float]]] = []
+
+        async def subscriber(after: int) -> tuple[dict[str, Any], float]:
+            await wait_for_subscribers(app, 0)  # the previous phase's stream has gone
+            request = pb.StreamOrderUpdatesRequest(after_sequence=after).SerializeToString()
+            result, cpu = await in_process(pool, drain, address, STREAM_METHOD, request, args.updates)
+            assert pb.StreamOrderUpdatesResponse.FromString(result["last"]).sequence == after + args.updates
+            return result, cpu
+
+        end = app.fanout.high_water_mark
+        for _ in range(args.repeat):
+            results.append(("replay from the log", await subscriber(end - args.updates)))
+
+        await wait_for_subscribers(app, 0)
+        live = asyncio.ensure_future(subscriber(end))
+        await wait_for_subscribers(app, 1)
+        committed = await commit_synthetic(app, templates, args.updates)
+        results.append(("live, writer flat out", await live))
+        for _ in range(args.repeat):
+            results.append(("replay from the window", await subscriber(end)))
+    finally:
+        await app.stop()
+
+    for label, (result, cpu) in results:
+        ratio = result["count"] / result["seconds"] / bare_rate
+        print(rate_line(f"(b) {label}", result, cpu) + f"  ratio to bare {ratio:.2f} (>= 0.8: {verdict(ratio >= 0.8)})")
+    print(f"    the writer committed {committed:,.0f} updates/s ({LIVE_BATCH} per transaction) during the live phase")
+
+
+async def latency(pool: ProcessPoolExecutor, settings: Settings, args: argparse.Namespace, rate: float) -> None:
+    """(c), on a fresh database each time."""
+    app = Application(settings)
+    await app.start()
+    try:
+        address = f"127.0.0.1:{app.port}"
+        after = app.fanout.high_water_mark
+        subscribers = asyncio.ensure_future(in_process(pool, subscribe_and_time, address, args.subscribers, after))
+        await wait_for_subscribers(app, args.subscribers)
+        load, server_cpu = await in_process(pool, place_orders, address, rate, args.seconds)
+        delays, _ = await subscribers
+        committed = app.fanout.high_water_mark - after
+    finally:
+        await app.stop()
+    print(
+        f"(c) {args.subscribers} subscribers, orders asked at {rate:,.0f}/s for {args.seconds:g} s: "
+        f"issued {load['issued_per_second']:,.0f}/s, all answered by {load['answered_per_second']:,.0f}/s "
+        f"({load['placed']:,} placed, {load['rejected']} rejected, {load['failed']} failed {load['errors']}); "
+        f"{committed:,} updates, {delays['received']:,} deliveries (per subscriber {delays['per_subscriber']})"
+    )
+    print(
+        f"    delay commit -> arrival: p50 {delays['p50']:.1f} ms, p99 {delays['p99']:.1f} ms, "
+        f"max {delays['max']:.1f} ms (p99 < 50 ms: {verdict(delays['p99'] < 50)}); "
+        f"CPU in cores: server {server_cpu:.2f}, subscribers' process {delays['cpu']:.2f}"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="stream-grpc-") as directory:
+        await run_all(args, Path(directory))
+
+
+async def run_all(args: argparse.Namespace, root: Path) -> None:
+    print(f"{os.cpu_count()} CPUs; database {args.database_url.split('@')[-1] or 'SQLite (temporary file)'}")
+
+    def fresh(name: str, window_size: int) -> Settings:
+        directory = root / name
+        directory.mkdir()
+        url = args.database_url or f"sqlite+aiosqlite:///{directory / 'execution.db'}"
+        return settings_for(url, directory, window_size)
+
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+        # Start both worker processes before measuring anything.
+        await asyncio.gather(*(asyncio.get_running_loop().run_in_executor(pool, time.sleep, 0.5) for _ in range(2)))
+        # A window as large as the run, so that the window phase of (b) reads only the window.
+        window = max(args.window_size, args.updates)
+        print(f"(b) runs with a window of {window:,}, (c) with {args.window_size:,}")
+        await throughput(pool, fresh("throughput", window), args)
+        if args.database_url:
+            return  # (c) wants an empty database per rate: not done on a given database
+        for rate in args.rates:
+            await latency(pool, fresh(f"latency-{rate:g}", args.window_size), args, rate)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--updates", type=int, default=50_000)
+    parser.add_argument("--subscribers", type=int, default=100)
+    parser.add_argument(
+        "--rates", type=lambda text: [float(r) for r in text.split(",")], default=[1_000.0],
+        help="orders per second for (c), comma-separated: one run each",
+    )
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and of each replay in (b)")
+    parser.add_argument("--window-size", type=int, default=10_000)
+    parser.add_argument("--database-url", default="", help="an empty database; default: SQLite in a temp dir")
+    asyncio.run(main(parser.parse_args()))
