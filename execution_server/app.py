@@ -27,8 +27,9 @@ from execution_server.domain.events import OrderUpdate
 from execution_server.domain.orders import InvalidFill, InvalidTransition
 from execution_server.oms.errors import ClientOrderIdConflict, OrderNotCancellable, OrderNotFound
 from execution_server.domain.positions import Position
-from execution_server.events.db_log import DatabaseLog, entry_of
+from execution_server.events.db_log import DatabaseLog
 from execution_server.events.fanout import Fanout
+from execution_server.events.log import LogEntry
 from execution_server.oms.broker_events import BrokerEventApplier
 from execution_server.oms.event_consumer import BrokerEventConsumer
 from execution_server.oms.fills import ACCOUNT, FillRecorder
@@ -92,7 +93,8 @@ class Application:
         self.log_reader.high_water_mark = last_sequence
         self.fanout = Fanout(self.log_reader, window_size=settings.stream.window_size, high_water_mark=last_sequence)
         self.writer = GroupCommitWriter(
-            self.engine, last_sequence=last_sequence, clock=utc_now, on_commit=self._published, refusals=REFUSALS
+            self.engine, last_sequence=last_sequence, clock=utc_now, on_commit=self._published, refusals=REFUSALS,
+            encode=encode_update,
         )
         self.risk = RiskControl(
             settings=settings,
@@ -188,10 +190,12 @@ class Application:
         for position in accounts:
             self.book.set_account(position.symbol, position)
 
-    def _published(self, updates: list[OrderUpdate]) -> None:
-        """After each commit: the new entries go to every subscriber, encoded once."""
+    def _published(self, updates: list[OrderUpdate], payloads: list[bytes]) -> None:
+        """After each commit: the new entries go to every subscriber, as the bytes written."""
         self.log_reader.high_water_mark = updates[-1].sequence
-        self.fanout.publish([entry_of(update, encode_update) for update in updates])
+        self.fanout.publish(
+            [LogEntry(u.sequence, u.strategy_id, u.symbol, payload) for u, payload in zip(updates, payloads, strict=True)]
+        )
 
     async def _close_sessions_daily(self, close_utc: str) -> None:
         """The simulated market closes at the same UTC time every day: DAY orders expire."""

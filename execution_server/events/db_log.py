@@ -19,8 +19,11 @@ class DatabaseLog:
 
     async def read_after(self, after_sequence: int, limit: int) -> list[LogEntry]:
         async with self._engine.connect() as conn:
-            updates = await repository.events_after(conn, after_sequence, self.high_water_mark, limit)
-        return [entry_of(update, self._encode) for update in updates]
+            rows = await repository.encoded_events_after(conn, after_sequence, self.high_water_mark, limit)
+            if any(payload is None for *_, payload in rows):  # written before payloads were stored
+                updates = await repository.events_after(conn, after_sequence, self.high_water_mark, limit)
+                return [entry_of(update, self._encode) for update in updates]
+        return [LogEntry(sequence, strategy, symbol, payload) for sequence, strategy, symbol, payload in rows]  # type: ignore[arg-type]
 
     async def oldest_sequence(self) -> int | None:
         async with self._engine.connect() as conn:

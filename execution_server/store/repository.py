@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -132,7 +132,10 @@ async def fills_of(conn: AsyncConnection, order_id: str) -> list[Fill]:
 # --- the event log ---
 
 
-async def insert_events(conn: AsyncConnection, updates: Iterable[OrderUpdate]) -> None:
+async def insert_events(
+    conn: AsyncConnection, updates: Sequence[OrderUpdate], payloads: Sequence[bytes | None] | None = None
+) -> None:
+    payloads = payloads if payloads is not None else [None] * len(updates)
     rows = [
         {
             "sequence": update.sequence,
@@ -147,8 +150,9 @@ async def insert_events(conn: AsyncConnection, updates: Iterable[OrderUpdate]) -
             "fill_time": update.fill.time if update.fill else None,
             "detail": update.detail,
             "time": update.time,
+            "payload": payload,
         }
-        for update in updates
+        for update, payload in zip(updates, payloads, strict=True)
     ]
     if rows:
         await conn.execute(insert(t.order_events), rows)
@@ -162,6 +166,23 @@ async def events_after(conn: AsyncConnection, after_sequence: int, up_to: int, l
         .limit(limit)
     )
     return [_update_from_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+_ENTRIES_AFTER = (
+    select(t.order_events.c.sequence, t.order_events.c.strategy_id, t.order_events.c.symbol, t.order_events.c.payload)
+    .where(t.order_events.c.sequence > bindparam("after"), t.order_events.c.sequence <= bindparam("up_to"))
+    .order_by(t.order_events.c.sequence)
+    .limit(bindparam("limit"))
+)
+
+
+async def encoded_events_after(
+    conn: AsyncConnection, after_sequence: int, up_to: int, limit: int
+) -> list[tuple[int, str, str, bytes | None]]:
+    """(sequence, strategy, symbol, wire bytes) of a page of the log; the bytes are None for
+    entries written before payloads were stored."""
+    rows = await conn.execute(_ENTRIES_AFTER, {"after": after_sequence, "up_to": up_to, "limit": limit})
+    return [(row.sequence, row.strategy_id, row.symbol, row.payload) for row in rows]
 
 
 def _update_from_row(row: dict) -> OrderUpdate:  # type: ignore[type-arg]

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -88,6 +89,9 @@ order_events = Table(
     Column("fill_time", UtcDateTime, nullable=True),
     Column("detail", Text, nullable=False, default=""),
     Column("time", UtcDateTime, nullable=False),
+    # The update as streamed (StreamOrderUpdatesResponse bytes), encoded once when written:
+    # a catching-up reader sends these bytes without decoding or encoding anything.
+    Column("payload", LargeBinary, nullable=True),
 )
 
 positions = Table(

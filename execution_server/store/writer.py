@@ -95,10 +95,12 @@ class GroupCommitWriter:
         *,
         last_sequence: int,
         clock: Callable[[], datetime],
-        on_commit: Callable[[list[OrderUpdate]], None],
+        on_commit: Callable[[list[OrderUpdate], list[bytes]], None],
         max_batch: int = MAX_BATCH,
         refusals: tuple[type[Exception], ...] = (),
+        encode: Callable[[OrderUpdate], bytes] = lambda update: b"",
     ) -> None:
+        self._encode = encode
         self._engine = engine
         self._max_batch = max_batch
         self._refusals = refusals
@@ -161,7 +163,8 @@ class GroupCommitWriter:
                         raise
                     except Exception as error:
                         raise _OperationFailed(index, error) from error
-                await repository.insert_events(conn, tx.updates)
+                payloads = [self._encode(update) for update in tx.updates]  # the one serialisation
+                await repository.insert_events(conn, tx.updates, payloads)
         except _OperationFailed as failed:
             log.error("a change failed after it may have written; its batch rolled back", exc_info=failed.error)
             self._undo(tx)
@@ -194,7 +197,7 @@ class GroupCommitWriter:
         for hook in tx._on_commit:
             hook()
         if tx.updates:
-            self._on_commit(tx.updates)
+            self._on_commit(tx.updates, payloads)
         for future, result, error in results:
             if future.done():
                 continue

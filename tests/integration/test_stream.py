@@ -434,3 +434,26 @@ async def test_sequences_continue_after_retention_trimmed_the_whole_log(database
         order = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="1")
         assert order.status == pb.ORDER_STATUS_SUBMITTED
         assert client.app.writer.last_sequence > last
+
+
+async def test_entries_written_before_payloads_were_stored_are_still_replayed(database_url: str, tmp_path) -> None:
+    """Rows from before migration 0002 have no stored bytes: they are encoded from their columns."""
+    from sqlalchemy import update
+
+    from execution_server.store import tables
+    from tests.harness import running, settings_for
+
+    settings = settings_for(database_url, tmp_path)
+    async with running(settings) as client:
+        order = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="1")
+        last = client.app.writer.last_sequence
+    async with running(settings) as client:
+        async with client.app.engine.begin() as conn:
+            await conn.execute(update(tables.order_events).values(payload=None))
+        received = []
+        async for message in client.execution.StreamOrderUpdates(pb.StreamOrderUpdatesRequest()):
+            received.append(message)
+            if message.sequence == last:
+                break
+        assert [m.sequence for m in received] == list(range(1, last + 1))
+        assert received[-1].order.order_id == order.order_id

@@ -23,7 +23,7 @@ async def _writer(database_url: str, published: list) -> tuple:
     await upgrade_to_head(engine)
     writer = GroupCommitWriter(
         engine, last_sequence=0, clock=lambda: datetime(2026, 11, 25, tzinfo=UTC),
-        on_commit=published.extend, refusals=(Refused,),
+        on_commit=lambda updates, payloads: published.extend(updates), refusals=(Refused,),
     )
     writer.start()
     return engine, writer
