@@ -215,7 +215,7 @@ async def prefill(app_settings: Settings, templates: Sequence[OrderUpdate], coun
         )
         for batch in iter(lambda: list(itertools.islice(copies, 5_000)), []):
             async with app.engine.begin() as conn:
-                await repository.insert_events(conn, batch)
+                await repository.insert_events(conn, batch, [encode_update(update) for update in batch])
     finally:
         await app.engine.dispose()
 
