@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from pathlib import Path
 
 import grpc
 import pytest
@@ -35,17 +34,6 @@ def counting_broker(settings) -> CountingBroker:
     broker.__class__ = CountingBroker
     broker.submissions = []
     return broker  # type: ignore[return-value]
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path):
-    return settings_for(database_url, tmp_path)
-
-
-@pytest.fixture
-async def client(settings):
-    async with running(settings) as client:
-        yield client
 
 
 async def status_of(client: Client, order_id: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import grpc
 import pytest
@@ -13,13 +12,6 @@ from grpc_status import rpc_status
 
 from execution.v1 import execution_pb2 as pb
 from execution_server.api.server import EXECUTION_SERVICE, RISK_SERVICE, SIMULATOR_SERVICE
-from tests.harness import running, settings_for
-
-
-@pytest.fixture
-async def client(database_url: str, tmp_path: Path):
-    async with running(settings_for(database_url, tmp_path)) as client:
-        yield client
 
 
 async def test_reflection_lists_every_service(client) -> None:

@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -68,17 +67,6 @@ def matrix(times_in_force: dict[str, int]) -> list[Any]:
 
 def by_type() -> list[Any]:
     return [pytest.param(scenario, id=name) for name, scenario in SCENARIOS.items()]
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path):
-    return settings_for(database_url, tmp_path)
-
-
-@pytest.fixture
-async def client(settings):
-    async with running(settings) as client:
-        yield client
 
 
 # --- helpers ---
