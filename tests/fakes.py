@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from execution_server.brokers.base import (
@@ -51,7 +52,7 @@ class QuietBroker:
         return BrokerAccount(Decimal(0), Decimal(0), Decimal(0))
 
     async def events(self) -> AsyncIterator[BrokerEvent]:
-        yield StreamConnected(time=__import__("datetime").datetime.now(__import__("datetime").UTC))
+        yield StreamConnected(time=datetime.now(UTC))
         while True:
             yield await self._events.get()
 
