@@ -77,7 +77,7 @@ class BrokerEventApplier:
                     broker_order_id=event.broker_order_id,
                 )
             if isinstance(event, OrderAccepted):
-                return await self._accepted(tx, order, event.broker_order_id, event.broker_status)
+                return await self._open.record_acceptance(tx, order, event.broker_order_id, event.broker_status)
             if isinstance(event, OrderCancelled):
                 return await self._close(tx, order, OrderStatus.CANCELLED, event.reason, event.broker_status)
             if isinstance(event, OrderRejected):
@@ -88,18 +88,6 @@ class BrokerEventApplier:
                 self._on_unexplained(str(refusal))
             return order
         return order
-
-    async def _accepted(self, tx: Transaction, order: Order, broker_order_id: str, broker_status: str) -> Order:
-        if order.status is OrderStatus.PENDING:
-            after = order.submitted(broker_order_id, broker_status, tx.now)
-        elif not order.broker_order_id:
-            after = order.with_changes(broker_order_id=broker_order_id, updated_at=tx.now)
-        else:
-            return order  # a duplicate or late acceptance
-        await repository.update_order(tx.conn, after)
-        tx.record("submitted", order=after)
-        self._open.track(tx, order, after)
-        return after
 
     async def _close(
         self, tx: Transaction, order: Order, status: OrderStatus, reason: str, broker_status: str
@@ -208,18 +196,8 @@ class BrokerEventApplier:
         if bo.status is OrderStatus.REJECTED and order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
             return await self._close(tx, order, OrderStatus.REJECTED, bo.reason or source, bo.broker_status)
         if order.status is OrderStatus.PENDING or order.in_flight or not order.broker_order_id:
-            return await self._accepted_in_flight(tx, order, bo)
+            return await self._open.record_acceptance(tx, order, bo.broker_order_id, bo.broker_status)
         return order
-
-    async def _accepted_in_flight(self, tx: Transaction, order: Order, bo: BrokerOrder) -> Order:
-        if order.status is OrderStatus.PENDING:
-            after = order.submitted(bo.broker_order_id, bo.broker_status, tx.now)
-        else:
-            after = order.with_changes(broker_order_id=bo.broker_order_id, in_flight=False, updated_at=tx.now)
-        await repository.update_order(tx.conn, after)
-        tx.record("submitted", order=after)
-        self._open.track(tx, order, after)
-        return after
 
     async def reject_never_received(self, order: Order, reason: str) -> Order:
         """The broker has no order with this client order id: it never arrived, so it is safe to reject."""

@@ -120,21 +120,10 @@ class OrderService:
         return await self._writer.run(lambda tx: self._reject(tx, order.order_id, reason, broker_status))
 
     async def acknowledge(self, tx: Transaction, order_id: str, ack: BrokerAck) -> Order:
-        """The broker accepted: PENDING → SUBMITTED, or only note the broker id when a fill
-        from the stream got here first."""
         order = self._open.get(order_id) or await repository.get_order(tx.conn, order_id)
         if order is None:
             raise OrderNotFound(order_id)
-        if order.status is OrderStatus.PENDING:
-            after = order.submitted(ack.broker_order_id, ack.broker_status, tx.now)
-        elif not order.broker_order_id or order.in_flight:
-            after = order.with_changes(broker_order_id=ack.broker_order_id, in_flight=False, updated_at=tx.now)
-        else:
-            return order
-        await repository.update_order(tx.conn, after)
-        tx.record("submitted", order=after)
-        self._open.track(tx, order, after)
-        return after
+        return await self._open.record_acceptance(tx, order, ack.broker_order_id, ack.broker_status)
 
     async def _reject(self, tx: Transaction, order_id: str, reason: str, broker_status: str) -> Order:
         order = self._open.get(order_id) or await repository.get_order(tx.conn, order_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from execution_server.domain.orders import Order
+from execution_server.domain.orders import Order, OrderStatus
 from execution_server.store import repository
 from execution_server.store.writer import Transaction
 
@@ -59,6 +59,22 @@ class OpenOrders:
         if order is None and broker_order_id:
             order = await repository.get_order_by_broker_id(tx.conn, broker_order_id)
         return order
+
+    async def record_acceptance(self, tx: Transaction, order: Order, broker_order_id: str, broker_status: str) -> Order:
+        """The broker has the order (its ack, its stream, or a lookup said so): PENDING →
+        SUBMITTED; an order a fill already advanced only learns its broker id. A duplicate or
+        late acceptance changes nothing."""
+        if order.status is OrderStatus.PENDING:
+            after = order.submitted(broker_order_id, broker_status, tx.now)
+        elif not order.broker_order_id or order.in_flight:
+            after = order.with_changes(broker_order_id=order.broker_order_id or broker_order_id, in_flight=False,
+                                       updated_at=tx.now)
+        else:
+            return order
+        await repository.update_order(tx.conn, after)
+        tx.record("submitted", order=after)
+        self.track(tx, order, after)
+        return after
 
     def wait_for_change(self, order_id: str) -> asyncio.Future[Order]:
         future: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
