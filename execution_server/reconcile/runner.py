@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from execution_server.brokers.base import BrokerClient, BrokerOrder, BrokerPosition
 from execution_server.domain.money import format_decimal
 from execution_server.domain.orders import Order, OrderStatus
-from execution_server.domain.positions import Position, adjusted_to
+from execution_server.domain.positions import adjusted_to
 from execution_server.oms.broker_events import EXTERNAL_STRATEGY, BrokerEventApplier
 from execution_server.oms.fills import ACCOUNT, stored
 from execution_server.oms.ports import PortfolioListener
@@ -184,7 +184,7 @@ class ReconcileRunner:
         if delta == 0:
             return
         external_quantity = external_before.quantity + delta
-        external_average = (external_before.average_entry_price or average or _fallback(account_before)) if external_quantity else None
+        external_average = (external_before.average_entry_price or average or account_before.average_entry_price) if external_quantity else None
         external_after = adjusted_to(external_before, external_quantity, external_average)
         self._book.set(EXTERNAL_STRATEGY, symbol, external_after)
         account_after = adjusted_to(account_before, target, average or account_before.average_entry_price)
@@ -280,10 +280,6 @@ class ReconcileRunner:
 
 def _on_its_way(order: Order | None) -> bool:
     return order is not None and order.status is OrderStatus.PENDING and order.in_flight
-
-
-def _fallback(position: Position) -> Decimal | None:
-    return position.average_entry_price
 
 
 def _report_from_row(run: dict[str, object]) -> ReconcileReport:

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from execution_server.config import ConfigError, Settings, read_toml
+from execution_server.config import Settings
 from execution_server.risk.kill_switch import KillSwitchState
-from execution_server.risk.limits import RiskLimits, parse_risk_limits
+from execution_server.risk.limits import RiskLimits, RiskLimitsError, load_risk_limits_file, parse_risk_limits
 from execution_server.risk.manager import RiskManager
 from execution_server.risk.portfolio import PortfolioView
 from execution_server.store import repository
@@ -122,8 +122,8 @@ class RiskControl:
             log.warning("SIGHUP: no EXECUTION_CONFIG file to reload risk limits from")
             return
         try:
-            limits = parse_risk_limits(read_toml(path).get("risk", {}))
-        except (ConfigError, OSError, ValueError, TypeError) as error:  # OSError: unreadable, e.g. permissions
+            limits = load_risk_limits_file(path)
+        except RiskLimitsError as error:  # missing, unreadable, not TOML, or a bad limit
             log.error("SIGHUP: risk limits in %s not reloaded, the old ones stay in force: %s", path, error)
             return
         self.manager.replace_limits(limits)
