@@ -54,7 +54,7 @@ from execution_server.app import Application
 from execution_server.config import ReconcileConfig, Settings, SimulatorConfig, StreamConfig
 from execution_server.domain.events import OrderUpdate
 from execution_server.store import repository
-from execution_server.store.writer import Transaction
+from execution_server.store.transaction import Transaction
 
 STREAM_METHOD = "/execution.v1.ExecutionService/StreamOrderUpdates"
 BARE_METHOD = "/bench.Bare/Stream"

@@ -27,8 +27,8 @@ from execution_server.domain.orders import InvalidFill, InvalidTransition, Order
 from execution_server.oms.fills import FillRecorder
 from execution_server.oms.ports import PortfolioListener
 from execution_server.oms.state import OpenOrders
-from execution_server.store import repository
-from execution_server.store.writer import GroupCommitWriter, Transaction
+from execution_server.store.transaction import Transaction
+from execution_server.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 EXTERNAL_STRATEGY = "external"
@@ -100,7 +100,7 @@ class BrokerEventApplier:
         else:
             after = order.rejected(f"BROKER_REJECTED: {reason}", tx.now, broker_status)
             event_type = "rejected"
-        await repository.update_order(tx.conn, after)
+        tx.update_order(after)
         tx.record(event_type, order=after, detail=reason)
         self._open.track(tx, order, after)
         self._portfolio.order_closed(after)
@@ -120,7 +120,7 @@ class BrokerEventApplier:
             if not adopt_unknown:
                 return None
             order = await self._record_external(tx, bo, source)
-        known = {fill.execution_id for fill in await repository.fills_of(tx.conn, order.order_id)}
+        known = {fill.execution_id for fill in await tx.fills_of(order.order_id)}
         for fill in bo.fills:
             if fill.execution_id in known or order.filled_quantity + fill.quantity > order.quantity:
                 continue
@@ -160,7 +160,7 @@ class BrokerEventApplier:
             broker_status=bo.broker_status,
         )
         placed = tx.record("adopted", order=order, detail=f"{source}: open at the broker, unknown here")
-        await repository.insert_order(tx.conn, order, placed.sequence)
+        tx.insert_order(order, placed.sequence)
         self._open.track(tx, None, order)
         self._portfolio.order_opened(order)
         return order
@@ -207,7 +207,7 @@ class BrokerEventApplier:
             if current is None or current.status is not OrderStatus.PENDING:
                 return current or order
             after = current.rejected(reason, tx.now)
-            await repository.update_order(tx.conn, after)
+            tx.update_order(after)
             tx.record("rejected", order=after, detail=reason)
             self._open.track(tx, current, after)
             self._portfolio.order_closed(after)

@@ -12,9 +12,8 @@ from execution_server.domain.orders import Order
 from execution_server.domain.positions import Position, apply_fill
 from execution_server.oms.ports import PortfolioListener, PositionLedger
 from execution_server.oms.state import OpenOrders
-from execution_server.store import repository
 from execution_server.store.repository import StoredPosition
-from execution_server.store.writer import Transaction
+from execution_server.store.transaction import Transaction
 
 log = logging.getLogger(__name__)
 ACCOUNT = ""
@@ -41,17 +40,17 @@ class FillRecorder:
     ) -> Order:
         """Apply a fill once. A known execution id returns the order unchanged; a fill that would
         overfill raises InvalidFill before anything is written."""
-        if await repository.fill_exists(tx.conn, execution_id):
+        if await tx.fill_exists(execution_id):
             return order
         after = order.filled(quantity, price, time, broker_status)
         if broker_order_id and not after.broker_order_id:
             after = after.with_changes(broker_order_id=broker_order_id)
         fill = Fill(execution_id, order.order_id, quantity, price, time)
         positions = self._positions_after(order, quantity, price)  # may refuse: before any write
-        await repository.update_order(tx.conn, after)
+        tx.update_order(after)
         sequence = tx.record("fill", order=after, fill=fill, detail=detail).sequence
-        await repository.insert_fill(tx.conn, fill, sequence)
-        await self._move_positions(tx, after, *positions)
+        tx.insert_fill(fill, sequence)
+        self._move_positions(tx, after, *positions)
         self._open.track(tx, order, after)
         self._portfolio.order_filled(order, quantity, price)
         if after.status.is_terminal:
@@ -63,7 +62,7 @@ class FillRecorder:
         account = apply_fill(self._ledger.account(order.symbol), order.side, quantity, price)
         return strategy, account
 
-    async def _move_positions(self, tx: Transaction, order: Order, after_strategy: Position, after_account: Position) -> None:
+    def _move_positions(self, tx: Transaction, order: Order, after_strategy: Position, after_account: Position) -> None:
         symbol, strategy = order.symbol, order.strategy_id
         before_strategy = self._ledger.get(strategy, symbol)
         before_account = self._ledger.account(symbol)
@@ -75,8 +74,8 @@ class FillRecorder:
             self._ledger.set_account(symbol, before_account)
 
         tx.on_rollback(undo)
-        await repository.save_position(tx.conn, stored(strategy, after_strategy), tx.now)
-        await repository.save_position(tx.conn, stored(ACCOUNT, after_account), tx.now)
+        tx.save_position(stored(strategy, after_strategy))
+        tx.save_position(stored(ACCOUNT, after_account))
 
 
 def stored(strategy_id: str, position: Position) -> StoredPosition:

@@ -32,7 +32,8 @@ from execution_server.oms.errors import (
 from execution_server.oms.ports import PortfolioListener, RiskGate
 from execution_server.oms.state import OpenOrders
 from execution_server.store import repository
-from execution_server.store.writer import GroupCommitWriter, Transaction
+from execution_server.store.transaction import Transaction
+from execution_server.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 1000
@@ -95,10 +96,10 @@ class OrderService:
         placed = tx.record("placed", order=order if denial is None else order.with_changes(in_flight=False))
         if denial is not None:
             rejected = order.rejected(denial.reason, tx.now)
-            await repository.insert_order(tx.conn, rejected, placed.sequence)
+            tx.insert_order(rejected, placed.sequence)
             tx.record("rejected", order=rejected, detail=denial.reason)
             return rejected, False
-        await repository.insert_order(tx.conn, order, placed.sequence)
+        tx.insert_order(order, placed.sequence)
         self._open.track(tx, None, order)
         return order, True
 
@@ -120,19 +121,19 @@ class OrderService:
         return await self._writer.run(lambda tx: self._reject(tx, order.order_id, reason, broker_status))
 
     async def acknowledge(self, tx: Transaction, order_id: str, ack: BrokerAck) -> Order:
-        order = self._open.get(order_id) or await repository.get_order(tx.conn, order_id)
+        order = self._open.get(order_id) or await tx.get_order(order_id)
         if order is None:
             raise OrderNotFound(order_id)
         return await self._open.record_acceptance(tx, order, ack.broker_order_id, ack.broker_status)
 
     async def _reject(self, tx: Transaction, order_id: str, reason: str, broker_status: str) -> Order:
-        order = self._open.get(order_id) or await repository.get_order(tx.conn, order_id)
+        order = self._open.get(order_id) or await tx.get_order(order_id)
         if order is None:
             raise OrderNotFound(order_id)
         if order.status not in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
             return order  # the stream already settled it
         after = order.rejected(reason, tx.now, broker_status)
-        await repository.update_order(tx.conn, after)
+        tx.update_order(after)
         tx.record("rejected", order=after, detail=reason)
         self._open.track(tx, order, after)
         self._portfolio.order_closed(after)
@@ -163,7 +164,7 @@ class OrderService:
         if order.cancel_requested:
             return order, True
         after = order.with_changes(cancel_requested=True, updated_at=tx.now)
-        await repository.update_order(tx.conn, after)
+        tx.update_order(after)
         tx.record("cancel_requested", order=after)
         self._open.track(tx, order, after)
         return after, True
@@ -216,7 +217,7 @@ class OrderService:
     async def _find_any(self, tx: Transaction, order_id: str, client_order_id: str) -> Order:
         order = None
         if order_id:
-            order = self._open.get(order_id) or await repository.get_order(tx.conn, order_id)
+            order = self._open.get(order_id) or await tx.get_order(order_id)
         elif client_order_id:
             order = await self._open.find(tx, client_order_id=client_order_id)
         if order is None:

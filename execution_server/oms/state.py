@@ -10,8 +10,7 @@ import asyncio
 from collections import defaultdict
 
 from execution_server.domain.orders import Order, OrderStatus
-from execution_server.store import repository
-from execution_server.store.writer import Transaction
+from execution_server.store.transaction import Transaction
 
 
 class OpenOrders:
@@ -55,9 +54,9 @@ class OpenOrders:
         if order is None and client_order_id:
             order = self.by_client_id(client_order_id)
         if order is None and client_order_id:
-            order = await repository.get_order_by_client_id(tx.conn, client_order_id)
+            order = await tx.get_order_by_client_id(client_order_id)
         if order is None and broker_order_id:
-            order = await repository.get_order_by_broker_id(tx.conn, broker_order_id)
+            order = await tx.get_order_by_broker_id(broker_order_id)
         return order
 
     async def record_acceptance(self, tx: Transaction, order: Order, broker_order_id: str, broker_status: str) -> Order:
@@ -71,7 +70,7 @@ class OpenOrders:
                                        updated_at=tx.now)
         else:
             return order
-        await repository.update_order(tx.conn, after)
+        tx.update_order(after)
         tx.record("submitted", order=after)
         self.track(tx, order, after)
         return after

@@ -37,7 +37,8 @@ from execution_server.reconcile.compare import (
     reconcile,
 )
 from execution_server.store import repository
-from execution_server.store.writer import GroupCommitWriter, Transaction
+from execution_server.store.transaction import Transaction
+from execution_server.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
@@ -195,8 +196,8 @@ class ReconcileRunner:
             self._book.set_account(symbol, account_before)
 
         tx.on_rollback(undo)
-        await repository.save_position(tx.conn, stored(EXTERNAL_STRATEGY, external_after), tx.now)
-        await repository.save_position(tx.conn, stored(ACCOUNT, account_after), tx.now)
+        tx.save_position(stored(EXTERNAL_STRATEGY, external_after))
+        tx.save_position(stored(ACCOUNT, account_after))
         detail = (
             f"reconcile run {run_id}: account {symbol} adjusted from {format_decimal(account_before.quantity)} "
             f"to the broker's {format_decimal(target)} through strategy {EXTERNAL_STRATEGY}"

@@ -21,7 +21,8 @@ from execution_server.risk.manager import RiskManager
 from execution_server.risk.portfolio import PortfolioView
 from execution_server.store import repository
 from execution_server.store.repository import StoredKillSwitch
-from execution_server.store.writer import GroupCommitWriter, Transaction
+from execution_server.store.transaction import Transaction
+from execution_server.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 

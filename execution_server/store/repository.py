@@ -8,7 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from execution_server.domain.events import Fill, OrderUpdate
 from execution_server.domain.orders import Order, OrderStatus
@@ -45,17 +48,28 @@ _UPDATE_ORDER = (
 )
 _ORDER_BY_ID = select(t.orders).where(t.orders.c.order_id == bindparam("order_id"))
 _ORDER_BY_CLIENT_ID = select(t.orders).where(t.orders.c.client_order_id == bindparam("client_order_id"))
+_INSERT_FILL = insert(t.fills)
 _FILL_EXISTS = select(t.fills.c.execution_id).where(t.fills.c.execution_id == bindparam("execution_id"))
 
 
-async def insert_order(conn: AsyncConnection, order: Order, position: int) -> None:
-    await conn.execute(_INSERT_ORDER, [order_to_row(order, position)])
+# Batch writes: one executemany per table for a whole group commit (store/transaction.py).
 
 
-async def update_order(conn: AsyncConnection, order: Order) -> None:
+async def insert_orders(conn: AsyncConnection, orders: Sequence[tuple[Order, int]]) -> None:
+    """New orders, each with its position (the sequence of its "placed" event)."""
+    if orders:
+        await conn.execute(_INSERT_ORDER, [order_to_row(order, position) for order, position in orders])
+
+
+async def update_orders(conn: AsyncConnection, orders: Sequence[Order]) -> None:
+    if orders:
+        await conn.execute(_UPDATE_ORDER, [_update_values(order) for order in orders])
+
+
+def _update_values(order: Order) -> dict[str, object]:
     values = order_to_row(order)
     values["key_order_id"] = values.pop("order_id")
-    await conn.execute(_UPDATE_ORDER, [values])
+    return values
 
 
 async def get_order(conn: AsyncConnection, order_id: str) -> Order | None:
@@ -109,16 +123,21 @@ async def fill_exists(conn: AsyncConnection, execution_id: str) -> bool:
     return (await conn.execute(_FILL_EXISTS, {"execution_id": execution_id})).first() is not None
 
 
-async def insert_fill(conn: AsyncConnection, fill: Fill, sequence: int) -> None:
-    row = {
-        "execution_id": fill.execution_id,
-        "order_id": fill.order_id,
-        "quantity": fill.quantity,
-        "price": fill.price,
-        "time": fill.time,
-        "sequence": sequence,
-    }
-    await conn.execute(insert(t.fills), [row])
+async def insert_fills(conn: AsyncConnection, fills: Sequence[tuple[Fill, int]]) -> None:
+    """Fills, each with the sequence of its "fill" event."""
+    rows = [
+        {
+            "execution_id": fill.execution_id,
+            "order_id": fill.order_id,
+            "quantity": fill.quantity,
+            "price": fill.price,
+            "time": fill.time,
+            "sequence": sequence,
+        }
+        for fill, sequence in fills
+    ]
+    if rows:
+        await conn.execute(_INSERT_FILL, rows)
 
 
 async def fills_of(conn: AsyncConnection, order_id: str) -> list[Fill]:
@@ -232,19 +251,36 @@ async def load_positions(conn: AsyncConnection) -> list[StoredPosition]:
     ]
 
 
-async def save_position(conn: AsyncConnection, position: StoredPosition, at: datetime) -> None:
-    values = {
-        "quantity": position.quantity,
-        "average_entry_price": position.average_entry_price,
-        "realized_pnl": position.realized_pnl,
-        "updated_at": at,
-    }
-    key = and_(t.positions.c.strategy_id == position.strategy_id, t.positions.c.symbol == position.symbol)
-    result = await conn.execute(update(t.positions).where(key).values(values))
-    if result.rowcount == 0:
-        await conn.execute(
-            insert(t.positions).values(strategy_id=position.strategy_id, symbol=position.symbol, **values)
-        )
+async def save_positions(conn: AsyncConnection, positions: Sequence[StoredPosition], at: datetime) -> None:
+    """Insert or overwrite positions by (strategy, symbol), in one statement."""
+    if not positions:
+        return
+    rows = [
+        {
+            "strategy_id": position.strategy_id,
+            "symbol": position.symbol,
+            "quantity": position.quantity,
+            "average_entry_price": position.average_entry_price,
+            "realized_pnl": position.realized_pnl,
+            "updated_at": at,
+        }
+        for position in positions
+    ]
+    await conn.execute(_upsert_position(conn.dialect.name), rows)
+
+
+def _upsert_position(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT (strategy_id, symbol) DO UPDATE, which both SQLite and PostgreSQL
+    speak, each through its own dialect's construct."""
+    if dialect not in _UPSERT_POSITION:
+        make = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+        statement = make(t.positions)
+        changed = {name: statement.excluded[name] for name in ("quantity", "average_entry_price", "realized_pnl", "updated_at")}
+        _UPSERT_POSITION[dialect] = statement.on_conflict_do_update(index_elements=["strategy_id", "symbol"], set_=changed)
+    return _UPSERT_POSITION[dialect]
+
+
+_UPSERT_POSITION: dict[str, Insert] = {}
 
 
 # --- risk state ---

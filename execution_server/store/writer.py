@@ -3,7 +3,8 @@
 Concurrent requests queue their operations; the writer drains the queue and runs a whole
 batch in one transaction, so a burst of N orders costs one commit, not N. Because there is
 one writer, sequence numbers are handed out in order and commit in order: the high-water
-mark of the event log is simply the last committed sequence.
+mark of the event log is simply the last committed sequence. Row writes are held by the
+transaction (store/transaction.py) and written at commit, one statement per table per batch.
 
 An operation validates before it writes, so a refusal (an illegal transition, a duplicate:
 the exception types the composition root declares as refusals) raises before touching the
@@ -19,16 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from execution_server.domain.events import Fill, OrderUpdate
-from execution_server.domain.orders import Order
+from execution_server.domain.events import OrderUpdate
 from execution_server.store import repository
+from execution_server.store.transaction import Transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,48 +41,6 @@ class StoreUnavailable(Exception):
 
 class WriterStopped(Exception):
     """The writer has stopped; the service is shutting down."""
-
-
-@dataclass
-class Transaction:
-    """What an operation gets: the connection, and a way to record events and hooks."""
-
-    conn: AsyncConnection
-    _next_sequence: int
-    now: datetime
-    updates: list[OrderUpdate] = field(default_factory=list)
-    _on_rollback: list[Callable[[], None]] = field(default_factory=list)
-    _on_commit: list[Callable[[], None]] = field(default_factory=list)
-
-    def record(
-        self,
-        event_type: str,
-        *,
-        order: Order | None = None,
-        fill: Fill | None = None,
-        detail: str = "",
-        strategy_id: str = "",
-        symbol: str = "",
-    ) -> OrderUpdate:
-        update = OrderUpdate(
-            sequence=self._next_sequence,
-            event_type=event_type,
-            strategy_id=order.strategy_id if order else strategy_id,
-            symbol=order.symbol if order else symbol,
-            time=self.now,
-            order=order,
-            fill=fill,
-            detail=detail,
-        )
-        self._next_sequence += 1
-        self.updates.append(update)
-        return update
-
-    def on_rollback(self, undo: Callable[[], None]) -> None:
-        self._on_rollback.append(undo)
-
-    def on_commit(self, hook: Callable[[], None]) -> None:
-        self._on_commit.append(hook)
 
 
 Operation = Callable[[Transaction], Awaitable[Any]]
@@ -163,6 +121,7 @@ class GroupCommitWriter:
                         raise
                     except Exception as error:
                         raise _OperationFailed(index, error) from error
+                await tx.pending.flush(conn, tx.now)
                 payloads = [self._encode(update) for update in tx.updates]  # the one serialisation
                 await repository.insert_events(conn, tx.updates, payloads)
         except _OperationFailed as failed:

@@ -179,16 +179,16 @@ async def test_an_order_whose_write_failed_can_be_placed_again(database_url, tmp
     settings = settings_for(
         database_url, tmp_path, risk={"duplicate_window_seconds": 60, "max_orders_per_second": "0.001", "order_burst": 1}
     )
-    real_insert = repository.insert_order
+    real_insert = repository.insert_orders
     failures = [OperationalError("INSERT", {}, Exception("disk I/O error"))]
 
-    async def failing_once(conn, order, position):
-        if failures:
+    async def failing_once(conn, orders):
+        if failures and orders:
             raise failures.pop()
-        return await real_insert(conn, order, position)
+        return await real_insert(conn, orders)
 
     async with running(settings) as client:
-        monkeypatch.setattr(repository, "insert_order", failing_once)
+        monkeypatch.setattr(repository, "insert_orders", failing_once)
         with pytest.raises(grpc.aio.AioRpcError) as unavailable:
             await client.place(client_order_id="retry-after-failure")
         assert unavailable.value.code() == grpc.StatusCode.UNAVAILABLE

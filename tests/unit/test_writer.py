@@ -11,7 +11,8 @@ from sqlalchemy import select
 from execution_server.store import tables as t
 from execution_server.store.database import create_engine
 from execution_server.store.migrate import upgrade_to_head
-from execution_server.store.writer import GroupCommitWriter, Transaction
+from execution_server.store.transaction import Transaction
+from execution_server.store.writer import GroupCommitWriter
 
 
 class Refused(Exception):
