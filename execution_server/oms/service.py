@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import logging
 import uuid
@@ -73,11 +74,15 @@ class OrderService:
         return await self._submit(order)
 
     async def _record(self, tx: Transaction, spec: OrderSpec) -> tuple[Order, bool]:
-        existing = await self._open.find(tx, client_order_id=spec.client_order_id)
-        if existing is not None:
-            if existing.spec != spec:
-                raise ClientOrderIdConflict(spec.client_order_id, existing.order_id, _differences(existing.spec, spec))
-            return existing, False
+        if not spec.client_order_id:
+            # Assigned here, it cannot belong to an earlier order: no lookup needed.
+            spec = dataclasses.replace(spec, client_order_id=str(uuid.uuid4()))
+        else:
+            existing = await self._open.find(tx, client_order_id=spec.client_order_id)
+            if existing is not None:
+                if existing.spec != spec:
+                    raise ClientOrderIdConflict(spec.client_order_id, existing.order_id, _differences(existing.spec, spec))
+                return existing, False
         order = Order(
             order_id=str(uuid.uuid4()),
             spec=spec,

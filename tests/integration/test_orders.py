@@ -57,6 +57,15 @@ async def test_repeated_place_returns_the_same_order(client) -> None:
     assert len(listed.orders) == 1
 
 
+async def test_without_a_client_order_id_the_service_assigns_one_per_order(client) -> None:
+    first = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="50")
+    second = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="50")
+    assert first.client_order_id and second.client_order_id
+    assert first.client_order_id != second.client_order_id and first.order_id != second.order_id
+    found = await client.execution.GetOrder(pb.GetOrderRequest(client_order_id=first.client_order_id))
+    assert found.order.order_id == first.order_id
+
+
 async def test_same_client_order_id_with_other_fields_is_already_exists(client) -> None:
     await client.place(client_order_id="dup-1", quantity="10")
     with pytest.raises(grpc.aio.AioRpcError) as conflict:
