@@ -86,6 +86,7 @@ class Application:
         async with self.engine.connect() as conn:
             last_sequence = await repository.max_sequence(conn)
             open_orders = await repository.open_orders(conn)
+            executions = await repository.execution_ids_of_open_orders(conn)
             positions = await repository.load_positions(conn)
             kill_switch = await repository.load_kill_switch(conn)
 
@@ -102,7 +103,7 @@ class Application:
             writer=self.writer,
             stored_kill_switch=kill_switch,
         )
-        self._load(open_orders, positions)
+        self._load(open_orders, executions, positions)
 
         self.fills = FillRecorder(self.open_orders, self.book, self.risk.portfolio)
         self.applier = BrokerEventApplier(
@@ -173,9 +174,9 @@ class Application:
         )
         return self.port
 
-    def _load(self, open_orders: list, positions: list) -> None:
+    def _load(self, open_orders: list, executions: dict[str, list[str]], positions: list) -> None:
         for order in open_orders:
-            self.open_orders.load(order)
+            self.open_orders.load(order, executions.get(order.order_id, ()))
             self.risk.portfolio.order_opened(order)
         accounts = []
         for stored in positions:

@@ -40,7 +40,8 @@ class FillRecorder:
     ) -> Order:
         """Apply a fill once. A known execution id returns the order unchanged; a fill that would
         overfill raises InvalidFill before anything is written."""
-        if await tx.fill_exists(execution_id):
+        applied = self._open.has_execution(order.order_id, execution_id)
+        if applied or (applied is None and await tx.fill_exists(execution_id)):
             return order
         after = order.filled(quantity, price, time, broker_status)
         if broker_order_id and not after.broker_order_id:
@@ -50,6 +51,7 @@ class FillRecorder:
         tx.update_order(after)
         sequence = tx.record("fill", order=after, fill=fill, detail=detail).sequence
         tx.insert_fill(fill, sequence)
+        self._open.add_execution(tx, order.order_id, execution_id)
         self._move_positions(tx, after, *positions)
         self._open.track(tx, order, after)
         self._portfolio.order_filled(order, quantity, price)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
 
 from execution_server.domain.orders import Order, OrderStatus
 from execution_server.store.transaction import Transaction
@@ -18,6 +19,9 @@ class OpenOrders:
         self._by_id: dict[str, Order] = {}
         self._by_client_id: dict[str, str] = {}
         self._by_broker_id: dict[str, str] = {}
+        # The execution ids already applied to each open order: a fill's duplicate check needs
+        # no database read unless the order is closed.
+        self._executions: dict[str, set[str]] = {}
         self._waiters: dict[str, list[asyncio.Future[Order]]] = defaultdict(list)
 
     def __len__(self) -> int:
@@ -37,14 +41,33 @@ class OpenOrders:
         order_id = self._by_broker_id.get(broker_order_id)
         return self._by_id.get(order_id) if order_id else None
 
-    def load(self, order: Order) -> None:
+    def load(self, order: Order, execution_ids: Iterable[str] = ()) -> None:
+        """An open order read at start-up, with the execution ids of its fills."""
         self._put(order)
+        self._executions[order.order_id] = set(execution_ids)
 
     def track(self, tx: Transaction, before: Order | None, after: Order) -> None:
         """Record `after` as the order's current state; undone if the transaction fails."""
         self._put(after)
         tx.on_rollback(lambda: self._restore(before, after))
+        if before is None:
+            self._executions[after.order_id] = set()
+            tx.on_rollback(lambda: self._executions.pop(after.order_id, None))
+        if not after.status.is_open:
+            tx.on_commit(lambda: self._executions.pop(after.order_id, None))
         tx.on_commit(lambda: self._notify(after))
+
+    def has_execution(self, order_id: str, execution_id: str) -> bool | None:
+        """Whether a fill with this execution id was applied to the order; None when the order
+        is not open here (the database knows)."""
+        known = self._executions.get(order_id)
+        return None if known is None else execution_id in known
+
+    def add_execution(self, tx: Transaction, order_id: str, execution_id: str) -> None:
+        known = self._executions.get(order_id)
+        if known is not None and execution_id not in known:
+            known.add(execution_id)
+            tx.on_rollback(lambda: known.discard(execution_id))
 
     async def find(self, tx: Transaction, client_order_id: str = "", broker_order_id: str = "") -> Order | None:
         """An order by either id: open ones from memory, closed ones from the database."""

@@ -140,6 +140,19 @@ async def insert_fills(conn: AsyncConnection, fills: Sequence[tuple[Fill, int]])
         await conn.execute(_INSERT_FILL, rows)
 
 
+async def execution_ids_of_open_orders(conn: AsyncConnection) -> dict[str, list[str]]:
+    """order id -> the execution ids of its fills, for every open order that has fills."""
+    query = (
+        select(t.fills.c.order_id, t.fills.c.execution_id)
+        .join(t.orders, t.orders.c.order_id == t.fills.c.order_id)
+        .where(t.orders.c.is_open.is_(True))
+    )
+    found: dict[str, list[str]] = {}
+    for row in await conn.execute(query):
+        found.setdefault(row.order_id, []).append(row.execution_id)
+    return found
+
+
 async def fills_of(conn: AsyncConnection, order_id: str) -> list[Fill]:
     query = select(t.fills).where(t.fills.c.order_id == order_id).order_by(t.fills.c.sequence)
     return [

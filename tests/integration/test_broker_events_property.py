@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from execution_server.app import Application
 from execution_server.brokers.base import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
+from execution_server.config import ReconcileConfig
 from execution_server.domain.orders import OrderSpec, OrderStatus, OrderType, Side, TERMINAL
 from execution_server.store import repository
 from tests.fakes import QuietBroker
@@ -94,3 +95,31 @@ async def _play(app: Application, quantity, fills, cancel, reject, sequence) -> 
     for before, after in itertools.pairwise(statuses):
         if before in TERMINAL:
             assert after is before
+
+
+async def test_a_fill_replayed_after_a_restart_is_applied_once(database_url: str, tmp_path: Path) -> None:
+    """An open order's applied executions are loaded at start-up: a broker that sends a fill
+    again after the restart (its stream replays) does not fill the order twice."""
+    spec = OrderSpec("replayed-1", "prop", "AAPL", Side.BUY, Decimal("10"), OrderType.LIMIT, limit_price=Decimal("1"))
+    # The quiet broker knows no orders: without repair, start-up reconciliation leaves this one open.
+    settings = replace(settings_for(database_url, tmp_path), reconcile=ReconcileConfig(auto_repair=False))
+    app = Application(settings, broker=QuietBroker())
+    await app.start()
+    try:
+        order = await app.orders.place(spec)
+        fill = OrderFilled(order.broker_order_id or "", spec.client_order_id, "replayed-x1", Decimal("4"), Decimal("1"), T)
+        await app.applier.apply(OrderAccepted(order.broker_order_id or "", spec.client_order_id, "new", T))
+        assert (await app.applier.apply(fill)).filled_quantity == Decimal("4")
+    finally:
+        await app.stop()
+
+    app = Application(settings, broker=QuietBroker())
+    await app.start()
+    try:
+        again = await app.applier.apply(fill)
+        assert again is not None and again.filled_quantity == Decimal("4")
+        assert again.status is OrderStatus.PARTIALLY_FILLED
+        async with app.engine.connect() as conn:
+            assert [f.execution_id for f in await repository.fills_of(conn, order.order_id)] == ["replayed-x1"]
+    finally:
+        await app.stop()
