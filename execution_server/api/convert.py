@@ -6,7 +6,6 @@ Every function here is named for its direction (`*_from_proto`, `*_to_proto`).
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +24,8 @@ SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-/]{0,31}$")
 IDENTIFIER = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 MAX_DECIMAL_PLACES = 12
 MAX_INTEGER_DIGITS = 24
+DEFAULT_UPDATES_PER_MESSAGE = 500
+MAX_UPDATES_PER_MESSAGE = 10_000  # bounds the bytes a stalled batch stream holds
 
 SIDES = {pb.SIDE_BUY: Side.BUY, pb.SIDE_SELL: Side.SELL}
 ORDER_TYPES = {
@@ -78,8 +79,8 @@ class _Violations:
 def order_spec_from_proto(request: pb.PlaceOrderRequest) -> OrderSpec:
     """Validate a PlaceOrderRequest completely, reporting every bad field at once."""
     problems = _Violations()
-    client_order_id = request.client_order_id or str(uuid.uuid4())
-    if not IDENTIFIER.match(client_order_id):
+    client_order_id = request.client_order_id  # empty: the OMS assigns one
+    if client_order_id and not IDENTIFIER.match(client_order_id):
         problems.add("client_order_id", "must be 1 to 128 printable ASCII characters without spaces")
     if not IDENTIFIER.match(request.strategy_id):
         problems.add("strategy_id", "required: 1 to 128 printable ASCII characters without spaces")
@@ -161,6 +162,13 @@ def order_reference_from_proto(request: pb.GetOrderRequest | pb.CancelOrderReque
     if not request.order_id and not request.client_order_id:
         raise InvalidRequest([("order_id", "either order_id or client_order_id is required")])
     return request.order_id, request.client_order_id
+
+
+def max_updates_from_proto(request: pb.StreamOrderUpdateBatchesRequest) -> int:
+    """Updates per message of a batch stream: zero means the default."""
+    if request.max_updates > MAX_UPDATES_PER_MESSAGE:
+        raise InvalidRequest([("max_updates", f"at most {MAX_UPDATES_PER_MESSAGE}, got {request.max_updates}")])
+    return request.max_updates or DEFAULT_UPDATES_PER_MESSAGE
 
 
 def statuses_from_proto(values: Sequence[int]) -> list[OrderStatus]:

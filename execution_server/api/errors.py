@@ -5,9 +5,10 @@ Nothing a client sent ever becomes UNKNOWN or INTERNAL: those are left for our o
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -17,6 +18,7 @@ from grpc_status import rpc_status
 
 from execution_server.api.convert import InvalidRequest
 from execution_server.brokers.base import BrokerError, BrokerUnavailable
+from execution_server.events.log import FanoutClosed, SequenceOutOfRange
 from execution_server.oms.errors import ClientOrderIdConflict, InvalidPageToken, OrderNotCancellable, OrderNotFound
 from execution_server.store.writer import StoreUnavailable, WriterStopped
 
@@ -34,6 +36,7 @@ STATUS_OF: list[tuple[type[BaseException], grpc.StatusCode, int]] = [
     (BrokerError, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
     (StoreUnavailable, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
     (WriterStopped, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
+    (SequenceOutOfRange, grpc.StatusCode.OUT_OF_RANGE, code_pb2.OUT_OF_RANGE),
 ]
 
 
@@ -61,6 +64,14 @@ def _detail_for(error: BaseException) -> Any:
     if isinstance(error, InvalidPageToken):
         return error_details_pb2.BadRequest(
             field_violations=[error_details_pb2.BadRequest.FieldViolation(field="page_token", description=str(error))]
+        )
+    if isinstance(error, SequenceOutOfRange):
+        return error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field="after_sequence", description=f"oldest available sequence is {error.oldest_available}"
+                )
+            ]
         )
     if isinstance(error, OrderNotCancellable):
         return error_details_pb2.PreconditionFailure(
@@ -97,3 +108,16 @@ def translate_errors(
             raise  # abort_with_status raises; this line is never reached
 
     return wrapper
+
+
+@contextlib.asynccontextmanager
+async def translate_stream_errors(context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+    """For the order streams: an invalid request or a resume point that retention deleted
+    becomes its status code, and shutdown UNAVAILABLE, so that the client reconnects and
+    resumes. Wraps the body of the handler, including the loop that yields its messages."""
+    try:
+        yield
+    except FanoutClosed:
+        await context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down; reconnect with after_sequence")
+    except (InvalidRequest, SequenceOutOfRange) as error:
+        await abort_for(context, error)

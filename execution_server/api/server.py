@@ -30,8 +30,11 @@ SERVER_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.http2.max_pings_without_data", 0),
 ]
 
-# Methods whose handler yields bytes already serialised once (the order stream's fan-out).
-PRESERIALISED = {("execution.v1.ExecutionService", "StreamOrderUpdates")}
+# Methods whose handler yields bytes already serialised once (the order streams' fan-out).
+PRESERIALISED = {
+    ("execution.v1.ExecutionService", "StreamOrderUpdates"),
+    ("execution.v1.ExecutionService", "StreamOrderUpdateBatches"),
+}
 
 
 def _identity(payload: bytes) -> bytes:

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Protocol
 
 import grpc
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from google.protobuf import any_pb2
-from grpc_status import rpc_status
 
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution_server.api import convert
-from execution_server.api.errors import translate_errors
+from execution_server.api.errors import translate_errors, translate_stream_errors
+from execution_server.api.stream_encoding import batch_message
 from execution_server.domain.positions import Position
 from execution_server.events.fanout import Fanout
-from execution_server.events.log import FanoutClosed, SequenceOutOfRange
 from execution_server.oms.service import OrderService
 from execution_server.reconcile.runner import ReconcileReport
-
-log = logging.getLogger(__name__)
 
 
 class PositionSource(Protocol):
@@ -79,31 +74,23 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         self, request: pb.StreamOrderUpdatesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:
         """Yields already-serialised StreamOrderUpdatesResponse bytes (see server.py's handler)."""
-        subscription = self._fanout.subscribe(
-            request.after_sequence, strategy_id=request.strategy_id, symbol=request.symbol.strip().upper()
-        )
-        try:
-            async for entry in subscription:
-                yield entry.payload
-        except SequenceOutOfRange as gone:
-            status = status_pb2.Status(code=code_pb2.OUT_OF_RANGE, message=str(gone))
-            detail = any_pb2.Any()
-            detail.Pack(
-                error_details_pb2.BadRequest(
-                    field_violations=[
-                        error_details_pb2.BadRequest.FieldViolation(
-                            field="after_sequence",
-                            description=f"oldest available sequence is {gone.oldest_available}",
-                        )
-                    ]
-                )
-            )
-            status.details.append(detail)
-            await context.abort_with_status(rpc_status.to_status(status))
-        except FanoutClosed:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down; reconnect with after_sequence")
-        finally:
-            await subscription.aclose()
+        async with translate_stream_errors(context):
+            updates = self._fanout.subscribe(request.after_sequence, *_filters(request))
+            async with contextlib.aclosing(updates):
+                async for entry in updates:
+                    yield entry.payload
+
+    async def StreamOrderUpdateBatches(
+        self, request: pb.StreamOrderUpdateBatchesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
+        """Yields already-serialised StreamOrderUpdateBatchesResponse bytes, one per batch the
+        fan-out hands over: everything ready when the previous message has been sent."""
+        async with translate_stream_errors(context):
+            limit = convert.max_updates_from_proto(request)
+            batches = self._fanout.subscribe_batches(request.after_sequence, *_filters(request), max_entries=limit)
+            async with contextlib.aclosing(batches):
+                async for batch in batches:
+                    yield batch_message([entry.payload for entry in batch])
 
     @translate_errors
     async def GetPositions(self, request: pb.GetPositionsRequest, context: grpc.aio.ServicerContext) -> pb.GetPositionsResponse:
@@ -128,3 +115,8 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
             raise convert.InvalidRequest([("limit", "must not be negative")])
         reports = await self._reconciler.recent(request.limit or 20)
         return pb.ListReconcileRunsResponse(runs=[convert.reconcile_report_to_proto(report) for report in reports])
+
+
+def _filters(request: pb.StreamOrderUpdatesRequest | pb.StreamOrderUpdateBatchesRequest) -> tuple[str, str]:
+    """(strategy_id, symbol) as the fan-out filters them."""
+    return request.strategy_id, request.symbol.strip().upper()

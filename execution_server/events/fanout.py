@@ -11,21 +11,28 @@ There is no replay phase and so no hand-over seam where an update could be lost 
 twice: the cursor, not the source, decides what comes next, and filtered-out entries advance
 it too.
 
+Batches, adaptively. Each round hands the subscriber one batch: every matching entry ready
+at that moment, up to its `max_entries`. A reader that keeps up gets small batches (low
+latency); one that falls behind gets larger ones instead of falling further behind. This is
+what `subscribe_batches` yields; `subscribe` unpacks the same batches one entry at a time.
+
 Bounded memory, however many readers stall. The window is a ring of `window_size` entries
 shared by every subscriber, each entry serialised once by the writer; it is the bounded
 buffer of every subscriber at once. A reader that overflows it (its cursor falls behind the
 oldest entry in the ring) is thereby switched to catching up from the log, in pages of
-`page_size`. Nothing is queued per subscriber: a stalled reader delivering from the window
-holds no entries at all (the ring is read lazily, one entry at a time), and one catching up
-from the log holds at most one page. A cursor that falls behind what the log still retains
-gets `SequenceOutOfRange` naming the oldest sequence available, never a silent gap.
+`page_size`. Nothing is queued per subscriber: a stalled reader holds only the batch it was
+handed (references to at most `max_entries` entries, the page size by default; the ring may
+meanwhile reuse their slots), and one catching up from the log holds at most one page. A
+cursor that falls behind what the log still retains gets `SequenceOutOfRange` naming the
+oldest sequence available, never a silent gap.
 
 Cheap publishes. `publish` writes into the ring and resolves one shared future that every
 idle subscriber awaits; the next waiter creates a fresh one. Several publishes in one loop
 iteration therefore wake the readers once, and the writer never does per-subscriber work.
 
-Fairness. A reader yields to the event loop after each page it delivers while more is
-ready, so one that is catching up cannot starve the writer or the other readers.
+Fairness. A reader yields to the event loop after each round while more is ready, so one
+that is catching up cannot starve the writer or the other readers; a round scans at most
+`max(max_entries, page_size)` entries of the window, however few of them match.
 
 Must be used from the event loop's thread: `publish` and `close` are synchronous and rely on
 that for their atomicity.
@@ -34,7 +41,10 @@ that for their atomicity.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+import contextlib
+from collections.abc import AsyncGenerator, Callable, Sequence
+from itertools import islice
+from typing import cast
 
 from execution_server.events.log import FanoutClosed, LogEntry, LogReader, SequenceOutOfRange
 
@@ -113,8 +123,28 @@ class Fanout:
         subscription counts from its first step until it ends; closing the generator
         (aclose(), or cancelling the task iterating it) ends it at once.
         """
+        batches = self.subscribe_batches(after_sequence, strategy_id, symbol)
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                for entry in batch:
+                    if self._closed:  # even in the middle of a batch
+                        raise FanoutClosed()
+                    yield entry
+
+    async def subscribe_batches(
+        self, after_sequence: int, strategy_id: str = "", symbol: str = "", max_entries: int | None = None
+    ) -> AsyncGenerator[list[LogEntry], None]:
+        """Yield the entries `subscribe` would, grouped: each batch is every matching entry
+        ready when it is handed over, at most `max_entries` (default: the page size).
+
+        Batches are never empty and ascend, within and across batches. Everything else is as
+        for `subscribe`: waiting, SequenceOutOfRange, FanoutClosed, counting, closing.
+        """
         if after_sequence < 0:
             raise ValueError(f"after_sequence must be >= 0, got {after_sequence}")
+        limit = self._page_size if max_entries is None else max_entries
+        if limit < 1:
+            raise ValueError(f"max_entries must be positive, got {max_entries}")
         wanted = _matcher(strategy_id, symbol)
         cursor = after_sequence
         self._subscribers += 1
@@ -124,36 +154,45 @@ class Fanout:
                     await self._next_publish()
                     continue
                 if cursor >= self._first - 1:
-                    batch: Iterator[LogEntry] | list[LogEntry] = self._from_window(cursor)
+                    batch, cursor = self._from_window(cursor, wanted, limit)
+                    if batch:
+                        yield batch
                 else:
                     # The cursor moves to the page's end even if it matches nothing.
-                    batch, cursor = await self._read_page(cursor)
-                for entry in batch:
-                    if self._closed:
-                        break
-                    cursor = entry.sequence
-                    if wanted(entry):
-                        yield entry
+                    page, cursor = await self._read_page(cursor)
+                    matching = page if wanted is None else [entry for entry in page if wanted(entry)]
+                    for start in range(0, len(matching), limit):
+                        if self._closed:
+                            break
+                        yield matching[start : start + limit]
                 if cursor < self._hwm:
                     await asyncio.sleep(0)  # more is ready: let the writer and others run first
             raise FanoutClosed()
         finally:
             self._subscribers -= 1
 
-    def _from_window(self, cursor: int) -> Iterator[LogEntry]:
-        """Up to one page of the entries after `cursor`, read lazily from the ring.
+    def _from_window(
+        self, cursor: int, wanted: Callable[[LogEntry], bool] | None, limit: int
+    ) -> tuple[list[LogEntry], int]:
+        """The matching entries after `cursor` in the window, at most `limit`, and the cursor
+        after them. Synchronous, so the window cannot move while it is read."""
+        if wanted is None:
+            span = self._window_slice(cursor, min(self._hwm - cursor, limit))
+            return span, cursor + len(span)
+        # A filter may match little: scan at least a page, so that sparse matches still move on.
+        span = self._window_slice(cursor, min(self._hwm - cursor, max(limit, self._page_size)))
+        batch = list(islice(filter(wanted, span), limit))
+        if len(batch) == limit:
+            return batch, batch[-1].sequence  # the rest of the span is scanned next round
+        return batch, cursor + len(span)
 
-        Each entry is read only when the subscriber asks for it, after checking that it is
-        still in the window: a reader that stalls mid-page holds nothing, and if the writer
-        overtakes it meanwhile, the page ends and the next round reads the log.
-        """
+    def _window_slice(self, cursor: int, count: int) -> list[LogEntry]:
+        """Entries cursor+1 .. cursor+count, all in the window: one or two slices of the ring."""
         ring, size = self._ring, self._size
-        stop = cursor + self._page_size
-        while cursor < stop and cursor < self._hwm and cursor >= self._first - 1:
-            cursor += 1
-            entry = ring[cursor % size]
-            assert entry is not None
-            yield entry
+        start = (cursor + 1) % size
+        stop = start + count
+        span = ring[start:stop] if stop <= size else ring[start:] + ring[: stop - size]
+        return cast(list[LogEntry], span)  # slots in the window are never None
 
     async def _read_page(self, cursor: int) -> tuple[list[LogEntry], int]:
         """One page from the log for a cursor behind the window, and the cursor after it."""
@@ -199,11 +238,12 @@ def _check_ascending(entries: Sequence[LogEntry], after: int) -> None:
         previous = entry.sequence
 
 
-def _matcher(strategy_id: str, symbol: str) -> Callable[[LogEntry], bool]:
+def _matcher(strategy_id: str, symbol: str) -> Callable[[LogEntry], bool] | None:
+    """The filter as a predicate; None when it matches everything (no need to call it)."""
     if strategy_id and symbol:
         return lambda entry: entry.strategy_id == strategy_id and entry.symbol == symbol
     if strategy_id:
         return lambda entry: entry.strategy_id == strategy_id
     if symbol:
         return lambda entry: entry.symbol == symbol
-    return lambda entry: True
+    return None

@@ -229,6 +229,24 @@ class StreamOrderUpdatesResponse(_message.Message):
     detail: str
     def __init__(self, sequence: _Optional[int] = ..., order: _Optional[_Union[Order, _Mapping]] = ..., fill: _Optional[_Union[Fill, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_type: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
+class StreamOrderUpdateBatchesRequest(_message.Message):
+    __slots__ = ("strategy_id", "symbol", "after_sequence", "max_updates")
+    STRATEGY_ID_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    MAX_UPDATES_FIELD_NUMBER: _ClassVar[int]
+    strategy_id: str
+    symbol: str
+    after_sequence: int
+    max_updates: int
+    def __init__(self, strategy_id: _Optional[str] = ..., symbol: _Optional[str] = ..., after_sequence: _Optional[int] = ..., max_updates: _Optional[int] = ...) -> None: ...
+
+class StreamOrderUpdateBatchesResponse(_message.Message):
+    __slots__ = ("updates",)
+    UPDATES_FIELD_NUMBER: _ClassVar[int]
+    updates: _containers.RepeatedCompositeFieldContainer[StreamOrderUpdatesResponse]
+    def __init__(self, updates: _Optional[_Iterable[_Union[StreamOrderUpdatesResponse, _Mapping]]] = ...) -> None: ...
+
 class Fill(_message.Message):
     __slots__ = ("execution_id", "quantity", "price", "time")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -61,6 +61,11 @@ class ExecutionServiceStub:
                 request_serializer=execution_dot_v1_dot_execution__pb2.StreamOrderUpdatesRequest.SerializeToString,
                 response_deserializer=execution_dot_v1_dot_execution__pb2.StreamOrderUpdatesResponse.FromString,
                 _registered_method=True)
+        self.StreamOrderUpdateBatches = channel.unary_stream(
+                '/execution.v1.ExecutionService/StreamOrderUpdateBatches',
+                request_serializer=execution_dot_v1_dot_execution__pb2.StreamOrderUpdateBatchesRequest.SerializeToString,
+                response_deserializer=execution_dot_v1_dot_execution__pb2.StreamOrderUpdateBatchesResponse.FromString,
+                _registered_method=True)
         self.GetPositions = channel.unary_unary(
                 '/execution.v1.ExecutionService/GetPositions',
                 request_serializer=execution_dot_v1_dot_execution__pb2.GetPositionsRequest.SerializeToString,
@@ -118,6 +123,16 @@ class ExecutionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamOrderUpdateBatches(self, request, context):
+        """The same updates as StreamOrderUpdates, several per message: each message carries every
+        matching update ready when it is sent (up to max_updates), so a client that keeps up gets
+        small messages and one that falls behind gets larger ones. For busy subscribers; the
+        per-update stream is simpler. Resume with the sequence of the last update received.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPositions(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -165,6 +180,11 @@ def add_ExecutionServiceServicer_to_server(servicer, server):
                     servicer.StreamOrderUpdates,
                     request_deserializer=execution_dot_v1_dot_execution__pb2.StreamOrderUpdatesRequest.FromString,
                     response_serializer=execution_dot_v1_dot_execution__pb2.StreamOrderUpdatesResponse.SerializeToString,
+            ),
+            'StreamOrderUpdateBatches': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamOrderUpdateBatches,
+                    request_deserializer=execution_dot_v1_dot_execution__pb2.StreamOrderUpdateBatchesRequest.FromString,
+                    response_serializer=execution_dot_v1_dot_execution__pb2.StreamOrderUpdateBatchesResponse.SerializeToString,
             ),
             'GetPositions': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPositions,
@@ -319,6 +339,33 @@ class ExecutionService:
             '/execution.v1.ExecutionService/StreamOrderUpdates',
             execution_dot_v1_dot_execution__pb2.StreamOrderUpdatesRequest.SerializeToString,
             execution_dot_v1_dot_execution__pb2.StreamOrderUpdatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamOrderUpdateBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/execution.v1.ExecutionService/StreamOrderUpdateBatches',
+            execution_dot_v1_dot_execution__pb2.StreamOrderUpdateBatchesRequest.SerializeToString,
+            execution_dot_v1_dot_execution__pb2.StreamOrderUpdateBatchesResponse.FromString,
             options,
             channel_credentials,
             insecure,
