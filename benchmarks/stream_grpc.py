@@ -1,7 +1,8 @@
 """StreamOrderUpdates through gRPC, measured against a bare grpc.aio stream on the same machine.
 
     .venv/bin/python benchmarks/stream_grpc.py [--updates 50000] [--repeat 3] [--subscribers 100]
-        [--rates 1000[,200,...]] [--seconds 5] [--window-size 10000] [--database-url URL]
+        [--rates 1000[,200,...]] [--seconds 5] [--stream updates|batches|both] [--window-size 10000]
+        [--database-url URL]
 
 Every client runs in a process of its own (multiprocessing, spawn); the servers run in this one.
   (a) bare      a grpc.aio server whose handler yields the same pre-serialised bytes over and
@@ -21,7 +22,9 @@ Every client runs in a process of its own (multiprocessing, spawn); the servers 
                 orders through PlaceOrder, open loop, at each of `--rates` per second for
                 `--seconds` (a fresh database each); the delay of each update is its arrival
                 time minus StreamOrderUpdatesResponse.time, the time the writer's transaction
-                began (so the commit is included). Target p99 < 50 ms.
+                began (so the commit is included). Target p99 < 50 ms. `--stream` picks
+                StreamOrderUpdates (one update per message), StreamOrderUpdateBatches
+                (every update ready per message), or both in turn.
 
 Clients use an identity deserializer for throughput (they count messages and parse only the
 last one) and parse every message for latency. Both sides' CPU use is printed: on a small
@@ -88,29 +91,49 @@ def drain(address: str, method: str, request: bytes, count: int) -> dict[str, An
     return asyncio.run(run())
 
 
-def subscribe_and_time(address: str, subscribers: int, after: int) -> dict[str, Any]:
-    """`subscribers` streams from `after` until each sees the end order's fill; delays in ms."""
+def subscribe_and_time(address: str, subscribers: int, after: int, batches: bool) -> dict[str, Any]:
+    """`subscribers` streams from `after` until each sees the end order's fill; delays in ms.
+    With `batches`, StreamOrderUpdateBatches (every update of each message is timed)."""
 
-    async def one(stub: execution_pb2_grpc.ExecutionServiceStub, delays: list[float]) -> int:
+    def delay(update: pb.StreamOrderUpdatesResponse, arrived: float) -> float:
+        return (arrived - update.time.seconds - update.time.nanos / 1e9) * 1000
+
+    def is_end(update: pb.StreamOrderUpdatesResponse) -> bool:
+        return update.order.strategy_id == END_STRATEGY and update.event_type == "fill"
+
+    async def one(stub: execution_pb2_grpc.ExecutionServiceStub, delays: list[float], messages: list[int]) -> int:
         received = 0
-        async for update in stub.StreamOrderUpdates(pb.StreamOrderUpdatesRequest(after_sequence=after)):
-            arrived = time.time()
-            delays.append((arrived - update.time.seconds - update.time.nanos / 1e9) * 1000)
-            received += 1
-            if update.order.strategy_id == END_STRATEGY and update.event_type == "fill":
-                return received
+        if batches:
+            request = pb.StreamOrderUpdateBatchesRequest(after_sequence=after)
+            async for message in stub.StreamOrderUpdateBatches(request):
+                arrived = time.time()
+                messages.append(1)
+                for update in message.updates:
+                    delays.append(delay(update, arrived))
+                    received += 1
+                    if is_end(update):
+                        return received
+        else:
+            async for update in stub.StreamOrderUpdates(pb.StreamOrderUpdatesRequest(after_sequence=after)):
+                delays.append(delay(update, time.time()))
+                messages.append(1)
+                received += 1
+                if is_end(update):
+                    return received
         raise RuntimeError("stream ended early")
 
     async def run() -> dict[str, Any]:
         delays: list[float] = []
+        messages: list[int] = []
         async with grpc.aio.insecure_channel(address) as channel:
             stub = execution_pb2_grpc.ExecutionServiceStub(channel)
             cpu, start = time.process_time(), time.perf_counter()
-            counts = await asyncio.gather(*(one(stub, delays) for _ in range(subscribers)))
+            counts = await asyncio.gather(*(one(stub, delays, messages) for _ in range(subscribers)))
             seconds = time.perf_counter() - start
         delays.sort()
         return {
             "received": sum(counts),
+            "messages": len(messages),
             "per_subscriber": sorted(set(counts)),
             "p50": percentile(delays, 0.50),
             "p99": percentile(delays, 0.99),
@@ -325,25 +348,29 @@ async def throughput(pool: ProcessPoolExecutor, settings: Settings, args: argpar
     print(f"    the writer committed {committed:,.0f} updates/s ({LIVE_BATCH} per transaction) during the live phase")
 
 
-async def latency(pool: ProcessPoolExecutor, settings: Settings, args: argparse.Namespace, rate: float) -> None:
+async def latency(pool: ProcessPoolExecutor, settings: Settings, args: argparse.Namespace, rate: float, batches: bool) -> None:
     """(c), on a fresh database each time."""
     app = Application(settings)
     await app.start()
     try:
         address = f"127.0.0.1:{app.port}"
         after = app.fanout.high_water_mark
-        subscribers = asyncio.ensure_future(in_process(pool, subscribe_and_time, address, args.subscribers, after))
+        subscribers = asyncio.ensure_future(
+            in_process(pool, subscribe_and_time, address, args.subscribers, after, batches)
+        )
         await wait_for_subscribers(app, args.subscribers)
         load, server_cpu = await in_process(pool, place_orders, address, rate, args.seconds)
         delays, _ = await subscribers
         committed = app.fanout.high_water_mark - after
     finally:
         await app.stop()
+    stream = "StreamOrderUpdateBatches" if batches else "StreamOrderUpdates"
     print(
-        f"(c) {args.subscribers} subscribers, orders asked at {rate:,.0f}/s for {args.seconds:g} s: "
+        f"(c) {args.subscribers} subscribers of {stream}, orders asked at {rate:,.0f}/s for {args.seconds:g} s: "
         f"issued {load['issued_per_second']:,.0f}/s, all answered by {load['answered_per_second']:,.0f}/s "
         f"({load['placed']:,} placed, {load['rejected']} rejected, {load['failed']} failed {load['errors']}); "
-        f"{committed:,} updates, {delays['received']:,} deliveries (per subscriber {delays['per_subscriber']})"
+        f"{committed:,} updates, {delays['received']:,} deliveries in {delays['messages']:,} messages "
+        f"(per subscriber {delays['per_subscriber']})"
     )
     print(
         f"    delay commit -> arrival: p50 {delays['p50']:.1f} ms, p99 {delays['p99']:.1f} ms, "
@@ -377,7 +404,9 @@ async def run_all(args: argparse.Namespace, root: Path) -> None:
         if args.database_url:
             return  # (c) wants an empty database per rate: not done on a given database
         for rate in args.rates:
-            await latency(pool, fresh(f"latency-{rate:g}", args.window_size), args, rate)
+            for batches in {"updates": [False], "batches": [True], "both": [False, True]}[args.stream]:
+                name = f"latency-{rate:g}-{'batches' if batches else 'updates'}"
+                await latency(pool, fresh(name, args.window_size), args, rate, batches)
 
 
 if __name__ == "__main__":
@@ -389,6 +418,10 @@ if __name__ == "__main__":
         help="orders per second for (c), comma-separated: one run each",
     )
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument(
+        "--stream", choices=("updates", "batches", "both"), default="both",
+        help="which stream (c) subscribes to: StreamOrderUpdates, StreamOrderUpdateBatches, or each in turn",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and of each replay in (b)")
     parser.add_argument("--window-size", type=int, default=10_000)
     parser.add_argument("--database-url", default="", help="an empty database; default: SQLite in a temp dir")
