@@ -5,19 +5,24 @@
         [--database-url URL]
 
 Every client runs in a process of its own (multiprocessing, spawn); the servers run in this one.
+The machine is shared and noisy, so each service run in (b) is paired with a bare run (a) just
+before it, and the verdict is the median of the pairs' ratios (target >= 0.8).
   (a) bare      a grpc.aio server whose handler yields the same pre-serialised bytes over and
                 over (a real StreamOrderUpdatesResponse, of typical size); one client drains it
-  (b) service   one StreamOrderUpdates subscriber of the real Application, `--updates` each:
+  (b) service   one subscriber of the real Application, `--updates` each:
                   replay from the log     updates already in the log; the server has just
                                           restarted, so its window is empty and every one is
                                           read from the log table, in pages
                   live, writer flat out   subscribed at the live edge while the real
                                           group-commit writer commits copies of real updates,
-                                          100 per transaction, as fast as it can (same process)
-                  replay from the window  those same updates again, now all in the window
-                                          (run with a window of at least `--updates`): the
-                                          delivery path of a subscriber that keeps up
-                and each one's ratio to the bare stream (target >= 0.8)
+                                          100 per transaction, as fast as it can (same
+                                          process); its bare run is made under the same
+                                          writer load, so the pair compares delivery paths
+                  replay from the window  updates all in the window (run with a window of at
+                                          least `--updates`): the delivery path of a
+                                          subscriber that keeps up
+                  batches                 StreamOrderUpdateBatches from the window: updates
+                                          per second against the bare stream's messages
   (c) latency   `--subscribers` streams in one client process; a second process places market
                 orders through PlaceOrder, open loop, at each of `--rates` per second for
                 `--seconds` (a fresh database each); the delay of each update is its arrival
@@ -87,6 +92,32 @@ def drain(address: str, method: str, request: bytes, count: int) -> dict[str, An
             seconds = time.perf_counter() - start
             call.cancel()
         return {"count": received, "seconds": seconds, "cpu": (time.process_time() - cpu) / seconds, "last": last}
+
+    return asyncio.run(run())
+
+
+def drain_batches(address: str, request: bytes, count: int) -> dict[str, Any]:
+    """Read StreamOrderUpdateBatches until `count` updates have arrived; `last` is the last update."""
+
+    async def run() -> dict[str, Any]:
+        async with grpc.aio.insecure_channel(address) as channel:
+            method = "/execution.v1.ExecutionService/StreamOrderUpdateBatches"
+            call = channel.unary_stream(method, request_serializer=_identity, response_deserializer=_identity)(request)
+            cpu, start = time.process_time(), time.perf_counter()
+            received, messages, last = 0, 0, b""
+            async for message in call:
+                updates = pb.StreamOrderUpdateBatchesResponse.FromString(message).updates
+                received += len(updates)
+                messages += 1
+                if received >= count:
+                    last = updates[len(updates) - 1 - (received - count)].SerializeToString()
+                    break
+            seconds = time.perf_counter() - start
+            call.cancel()
+        return {
+            "count": count, "messages": messages, "seconds": seconds,
+            "cpu": (time.process_time() - cpu) / seconds, "last": last,
+        }
 
     return asyncio.run(run())
 
@@ -268,26 +299,30 @@ async def wait_for_subscribers(app: Application, count: int) -> None:
         await asyncio.sleep(0.01)
 
 
-async def commit_synthetic(app: Application, templates: Sequence[OrderUpdate], count: int) -> float:
-    """Commit `count` copies of real updates through the writer, LIVE_BATCH per transaction."""
+async def commit_synthetic(
+    app: Application, templates: Sequence[OrderUpdate], count: int, until: asyncio.Future[Any] | None = None
+) -> None:
+    """Commit `count` copies of real updates through the writer, LIVE_BATCH per transaction
+    (or, given `until`, keep committing until it is done)."""
     cycle = itertools.cycle(templates)
 
-    async def record(tx: Transaction, size: int) -> None:
-        for _ in range(size):
+    async def record(tx: Transaction) -> None:
+        for _ in range(LIVE_BATCH):
             template = next(cycle)
             tx.record(template.event_type, order=template.order, fill=template.fill)
 
-    start = time.perf_counter()
-    for first in range(0, count, LIVE_BATCH):
-        size = min(LIVE_BATCH, count - first)
-        await app.writer.run(lambda tx, size=size: record(tx, size))
-    return count / (time.perf_counter() - start)
+    committed = 0
+    while (until is None and committed < count) or (until is not None and not until.done()):
+        await app.writer.run(record)
+        committed += LIVE_BATCH
 
 
 def rate_line(label: str, result: dict[str, Any], server_cpu: float) -> str:
+    unit = "updates/s" if "messages" in result else "msg/s"
+    messages = f" in {result['messages']:,} messages" if "messages" in result else ""
     return (
-        f"{label:<30}{result['count'] / result['seconds']:>8,.0f} msg/s  "
-        f"({result['count']:,} in {result['seconds']:.2f} s; CPU in cores: server {server_cpu:.2f}, "
+        f"{label:<32}{result['count'] / result['seconds']:>10,.0f} {unit}  "
+        f"({result['count']:,}{messages} in {result['seconds']:.2f} s; CPU in cores: server {server_cpu:.2f}, "
         f"client {result['cpu']:.2f})"
     )
 
@@ -297,55 +332,76 @@ def verdict(met: bool) -> str:
 
 
 async def throughput(pool: ProcessPoolExecutor, settings: Settings, args: argparse.Namespace) -> None:
-    """(a) and (b)."""
+    """(a) and (b), each service run paired with a bare run just before it (the machine is
+    shared and noisy: a ratio is only meaningful between neighbours)."""
     templates = await sample_updates(settings)
     sizes = {update.event_type: len(encode_update(update)) for update in templates}
     typical = sorted(templates, key=lambda update: len(encode_update(update)))[len(templates) // 2]
     payload = encode_update(dataclasses.replace(typical, sequence=100_000))
     print(f"serialised updates: {sizes} bytes; the bare stream sends {len(payload)} bytes")
 
-    server, port = await bare_server(payload, args.updates)
-    bare_runs = [
-        await in_process(pool, drain, f"127.0.0.1:{port}", BARE_METHOD, b"", args.updates) for _ in range(args.repeat)
-    ]
-    await server.stop(0)
-    for result, cpu in bare_runs:
-        print(rate_line("(a) bare grpc.aio stream", result, cpu))
-    bare_rate = statistics.median(result["count"] / result["seconds"] for result, _ in bare_runs)
-    print(f"    median {bare_rate:,.0f} msg/s: the ratios below are to this")
-
     await prefill(settings, templates, args.updates)
+    bare, bare_port = await bare_server(payload, args.updates)
     app = Application(settings)
     await app.start()  # a restart: the window is empty, the log holds everything
+    pairs: dict[str, list[tuple[tuple[dict[str, Any], float], tuple[dict[str, Any], float]]]] = {}
     try:
         address = f"127.0.0.1:{app.port}"
-        results: list[tuple[str, tuple[dict[str, Any], float]]] = []
 
-        async def subscriber(after: int) -> tuple[dict[str, Any], float]:
+        async def bare_run(with_writer: bool = False) -> tuple[dict[str, Any], float]:
+            run = asyncio.ensure_future(in_process(pool, drain, f"127.0.0.1:{bare_port}", BARE_METHOD, b"", args.updates))
+            if with_writer:
+                await commit_synthetic(app, templates, args.updates, until=run)
+            return await run
+
+        async def subscriber(after: int, batches: bool = False) -> tuple[dict[str, Any], float]:
             await wait_for_subscribers(app, 0)  # the previous phase's stream has gone
-            request = pb.StreamOrderUpdatesRequest(after_sequence=after).SerializeToString()
-            result, cpu = await in_process(pool, drain, address, STREAM_METHOD, request, args.updates)
+            if batches:
+                request = pb.StreamOrderUpdateBatchesRequest(after_sequence=after).SerializeToString()
+                result, cpu = await in_process(pool, drain_batches, address, request, args.updates)
+            else:
+                request = pb.StreamOrderUpdatesRequest(after_sequence=after).SerializeToString()
+                result, cpu = await in_process(pool, drain, address, STREAM_METHOD, request, args.updates)
             assert pb.StreamOrderUpdatesResponse.FromString(result["last"]).sequence == after + args.updates
             return result, cpu
 
+        async def live() -> tuple[dict[str, Any], float]:
+            await wait_for_subscribers(app, 0)
+            run = asyncio.ensure_future(subscriber(app.fanout.high_water_mark))
+            await wait_for_subscribers(app, 1)
+            await commit_synthetic(app, templates, args.updates)
+            return await run
+
         end = app.fanout.high_water_mark
         for _ in range(args.repeat):
-            results.append(("replay from the log", await subscriber(end - args.updates)))
-
-        await wait_for_subscribers(app, 0)
-        live = asyncio.ensure_future(subscriber(end))
-        await wait_for_subscribers(app, 1)
-        committed = await commit_synthetic(app, templates, args.updates)
-        results.append(("live, writer flat out", await live))
+            pairs.setdefault("replay from the log", []).append((await bare_run(), await subscriber(end - args.updates)))
         for _ in range(args.repeat):
-            results.append(("replay from the window", await subscriber(end)))
+            pairs.setdefault("live, writer flat out", []).append((await bare_run(with_writer=True), await live()))
+        end = app.fanout.high_water_mark
+        for _ in range(args.repeat):
+            pairs.setdefault("replay from the window", []).append((await bare_run(), await subscriber(end - args.updates)))
+        for _ in range(args.repeat):
+            pairs.setdefault("batches, from the window", []).append(
+                (await bare_run(), await subscriber(end - args.updates, batches=True))
+            )
     finally:
         await app.stop()
+        await bare.stop(0)
 
-    for label, (result, cpu) in results:
-        ratio = result["count"] / result["seconds"] / bare_rate
-        print(rate_line(f"(b) {label}", result, cpu) + f"  ratio to bare {ratio:.2f} (>= 0.8: {verdict(ratio >= 0.8)})")
-    print(f"    the writer committed {committed:,.0f} updates/s ({LIVE_BATCH} per transaction) during the live phase")
+    print("(a) bare grpc.aio stream, and (b) the service, in pairs run one after the other:")
+    for label, runs in pairs.items():
+        ratios = []
+        for (bare_result, bare_cpu), (result, cpu) in runs:
+            ratio = (result["count"] / result["seconds"]) / (bare_result["count"] / bare_result["seconds"])
+            ratios.append(ratio)
+            print(rate_line("    (a) bare", bare_result, bare_cpu))
+            print(rate_line(f"    (b) {label}", result, cpu) + f"  ratio {ratio:.2f}")
+        median = statistics.median(ratios)
+        print(f"  {label}: median ratio to bare {median:.2f} (>= 0.8: {verdict(median >= 0.8)})")
+    print(
+        "  (live pairs: the bare stream ran while the same writer load committed in its process; "
+        "batches: updates per second of StreamOrderUpdateBatches against messages per second of the bare stream)"
+    )
 
 
 async def latency(pool: ProcessPoolExecutor, settings: Settings, args: argparse.Namespace, rate: float, batches: bool) -> None:
