@@ -146,7 +146,10 @@ class Application:
             on_reconnect=lambda: self.reconciler.trigger_soon("reconnect", settings.reconcile.auto_repair),
         )
         services: dict = {
-            EXECUTION_SERVICE: ExecutionServicer(self.orders, self.book, self.reconciler, self.fanout),
+            EXECUTION_SERVICE: ExecutionServicer(
+                self.orders, self.book, self.reconciler, self.fanout,
+                batch_interval=settings.stream.batch_interval_seconds,
+            ),
             RISK_SERVICE: RiskServicer(self.risk),
         }
         if self.broker.name == "simulated":

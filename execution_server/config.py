@@ -61,6 +61,10 @@ class StreamConfig:
     window_size: int = 10_000
     # Oldest events to keep in the log; None: keep everything.
     retention_events: int | None = None
+    # The shortest time between two messages of one StreamOrderUpdateBatches subscriber at the
+    # live edge: what arrives meanwhile travels in the next message. Bounds the messages a
+    # busy service sends (each costs far more CPU than its bytes); 0 sends at every commit.
+    batch_interval_seconds: float = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +206,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError("EXECUTION_RECONCILE_INTERVAL", "must be a positive number of seconds")
     if settings.stream.window_size < 1:
         raise ConfigError("stream.window_size", "must be at least 1")
+    if not 0 <= settings.stream.batch_interval_seconds <= 1:
+        raise ConfigError("stream.batch_interval_seconds", "must be between 0 and 1")
     if settings.stream.retention_events is not None and settings.stream.retention_events < 1:
         raise ConfigError("stream.retention_events", "must be at least 1 (leave it out to keep everything)")
     if settings.risk:
@@ -280,6 +286,7 @@ def _stream(table: Mapping[str, Any]) -> StreamConfig:
     return StreamConfig(
         window_size=int(table.get("window_size", 10_000)),
         retention_events=None if retention in (None, 0) else int(retention),
+        batch_interval_seconds=float(table.get("batch_interval_seconds", 0.005)),
     )
 
 

@@ -33,12 +33,19 @@ class Reconciler(Protocol):
 
 class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
     def __init__(
-        self, orders: OrderService, positions: PositionSource, reconciler: Reconciler, fanout: Fanout
+        self,
+        orders: OrderService,
+        positions: PositionSource,
+        reconciler: Reconciler,
+        fanout: Fanout,
+        *,
+        batch_interval: float = 0.0,
     ) -> None:
         self._orders = orders
         self._positions = positions
         self._reconciler = reconciler
         self._fanout = fanout
+        self._batch_interval = batch_interval  # seconds between two batch messages, at least
 
     @translate_errors
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: grpc.aio.ServicerContext) -> pb.PlaceOrderResponse:
@@ -87,7 +94,9 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         fan-out hands over: everything ready when the previous message has been sent."""
         async with translate_stream_errors(context):
             limit = convert.max_updates_from_proto(request)
-            batches = self._fanout.subscribe_batches(request.after_sequence, *_filters(request), max_entries=limit)
+            batches = self._fanout.subscribe_batches(
+                request.after_sequence, *_filters(request), max_entries=limit, min_interval=self._batch_interval
+            )
             async with contextlib.aclosing(batches):
                 async for batch in batches:
                     yield batch_message([entry.payload for entry in batch])

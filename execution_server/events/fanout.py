@@ -15,6 +15,9 @@ Batches, adaptively. Each round hands the subscriber one batch: every matching e
 at that moment, up to its `max_entries`. A reader that keeps up gets small batches (low
 latency); one that falls behind gets larger ones instead of falling further behind. This is
 what `subscribe_batches` yields; `subscribe` unpacks the same batches one entry at a time.
+With a `min_interval`, a live reader also waits that long after each batch before taking
+the next, so that a service committing hundreds of times a second sends each such reader at
+most 1/min_interval messages a second, however busy it is.
 
 Bounded memory, however many readers stall. The window is a ring of `window_size` entries
 shared by every subscriber, each entry serialised once by the writer; it is the bounded
@@ -132,10 +135,19 @@ class Fanout:
                     yield entry
 
     async def subscribe_batches(
-        self, after_sequence: int, strategy_id: str = "", symbol: str = "", max_entries: int | None = None
+        self,
+        after_sequence: int,
+        strategy_id: str = "",
+        symbol: str = "",
+        max_entries: int | None = None,
+        min_interval: float = 0.0,
     ) -> AsyncGenerator[list[LogEntry], None]:
         """Yield the entries `subscribe` would, grouped: each batch is every matching entry
         ready when it is handed over, at most `max_entries` (default: the page size).
+
+        At the live edge, a batch follows the previous one by at least `min_interval` seconds:
+        a reader woken sooner waits, and what is published meanwhile joins its batch. The first
+        batch after a quiet spell goes at once; a reader that is behind is never held back.
 
         Batches are never empty and ascend, within and across batches. Everything else is as
         for `subscribe`: waiting, SequenceOutOfRange, FanoutClosed, counting, closing.
@@ -147,16 +159,21 @@ class Fanout:
             raise ValueError(f"max_entries must be positive, got {max_entries}")
         wanted = _matcher(strategy_id, symbol)
         cursor = after_sequence
+        clock = asyncio.get_running_loop().time
+        hold_until = 0.0  # a reader woken at the live edge before this waits until it
         self._subscribers += 1
         try:
             while not self._closed:
                 if cursor >= self._hwm:
                     await self._next_publish()
+                    if (wait := hold_until - clock()) > 0:
+                        await asyncio.sleep(wait)
                     continue
                 if cursor >= self._first - 1:
                     batch, cursor = self._from_window(cursor, wanted, limit)
                     if batch:
                         yield batch
+                        hold_until = clock() + min_interval
                 else:
                     # The cursor moves to the page's end even if it matches nothing.
                     page, cursor = await self._read_page(cursor)

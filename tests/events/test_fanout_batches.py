@@ -89,6 +89,38 @@ async def test_a_reader_that_waits_gets_everything_published_meanwhile_in_one_ba
     await subscription.aclose()
 
 
+async def test_with_a_min_interval_a_live_reader_woken_early_waits_and_takes_what_arrived_meanwhile() -> None:
+    """Three commits land while the reader waits out its interval: one batch carries them."""
+    log = InMemoryLog()
+    fanout = Fanout(log, window_size=100, page_size=10)
+    writer = Writer(log, fanout)
+    subscription = fanout.subscribe_batches(0, max_entries=50, min_interval=0.5)
+    writer.write(1)
+    assert sequences(await guarded(anext(subscription))) == [1]  # after a quiet spell: at once
+
+    reader = asyncio.create_task(anext(subscription))
+    for count in (1, 2, 3):  # separate commits; each would wake the reader
+        await settle()
+        writer.write(count)
+    assert not reader.done()  # held: its interval has not passed
+
+    assert sequences(await guarded(reader)) == list(range(2, 8))
+    await subscription.aclose()
+
+
+async def test_a_min_interval_never_holds_back_a_reader_that_is_behind() -> None:
+    """An hour between messages, and yet a backlog arrives at once, in full batches."""
+    log = InMemoryLog()
+    fanout = Fanout(log, window_size=100, page_size=10)
+    Writer(log, fanout).write(45)
+    subscription = fanout.subscribe_batches(0, max_entries=20, min_interval=3600)
+
+    batches = await take_batches(subscription, 45)
+    await subscription.aclose()
+
+    assert [len(batch) for batch in batches] == [20, 20, 5]
+
+
 async def test_a_backlog_larger_than_max_entries_comes_in_full_batches() -> None:
     log = InMemoryLog()
     fanout = Fanout(log, window_size=100, page_size=10)

@@ -116,3 +116,13 @@ def test_a_session_close_must_be_a_clock_time(tmp_path: Path) -> None:
     assert refused.value.setting == "simulator.session_close_utc"
     path.write_text('[simulator]\nsession_close_utc = "20:00"\n')
     assert load_settings({"EXECUTION_CONFIG": str(path)}).simulator.session_close_utc == "20:00"
+
+
+def test_the_batch_stream_interval_is_read_and_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "stream.toml"
+    path.write_text("[stream]\nbatch_interval_seconds = 0.02\n")
+    assert load_settings({"EXECUTION_CONFIG": str(path)}).stream.batch_interval_seconds == 0.02
+    path.write_text("[stream]\nbatch_interval_seconds = 5\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"EXECUTION_CONFIG": str(path)})
+    assert refused.value.setting == "stream.batch_interval_seconds"
