@@ -165,9 +165,12 @@ class Fanout:
         try:
             while not self._closed:
                 if cursor >= self._hwm:
-                    await self._next_publish()
+                    # Out the interval first (publishes meanwhile need not wake this reader),
+                    # then, if nothing came, wait for the next publish and go at once.
                     if (wait := hold_until - clock()) > 0:
                         await asyncio.sleep(wait)
+                    if cursor >= self._hwm and not self._closed:
+                        await self._next_publish()
                     continue
                 if cursor >= self._first - 1:
                     batch, cursor = self._from_window(cursor, wanted, limit)
