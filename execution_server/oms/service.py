@@ -111,7 +111,8 @@ class OrderService:
     async def _submit(self, order: Order) -> Order:
         reason, broker_status = "", ""
         try:
-            ack = await asyncio.wait_for(self._broker.submit(order), self._submit_timeout)
+            async with asyncio.timeout(self._submit_timeout):  # no task per order, unlike wait_for
+                ack = await self._broker.submit(order)
         except BrokerRejected as refusal:
             reason, broker_status = f"BROKER_REJECTED: {refusal.reason}", refusal.broker_status
         except BrokerUnavailable as error:
