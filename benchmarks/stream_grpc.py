@@ -17,8 +17,9 @@ before it, and the verdict is the median of the pairs' ratios (target >= 0.8).
                   live, writer flat out   subscribed at the live edge while the real
                                           group-commit writer commits copies of real updates,
                                           100 per transaction, as fast as it can (same
-                                          process); its bare run is made under the same
-                                          writer load, so the pair compares delivery paths
+                                          process) until the subscriber has its updates;
+                                          its bare run is made under the same writer load,
+                                          so the pair compares delivery paths
                   replay from the window  updates all in the window (run with a window of at
                                           least `--updates`): the delivery path of a
                                           subscriber that keeps up
@@ -394,7 +395,7 @@ async def throughput(pool: ProcessPoolExecutor, settings: Settings, args: argpar
             await wait_for_subscribers(app, 0)
             run = asyncio.ensure_future(subscriber(app.fanout.high_water_mark))
             await wait_for_subscribers(app, 1)
-            await commit_synthetic(app, templates, args.updates)
+            await commit_synthetic(app, templates, args.updates, until=run)  # the writer runs throughout, as in its pair
             return await run
 
         end = app.fanout.high_water_mark
