@@ -126,6 +126,7 @@ class Application:
             portfolio=self.risk.portfolio,
             settle=self.recovery.settle,
             cancel_wait_seconds=settings.cancel_wait_seconds,
+            submit_timeout_seconds=settings.submit_timeout_seconds,
         )
         self.risk.bind_orders(self.orders)
         self.reconciler = ReconcileRunner(

@@ -82,6 +82,9 @@ class Settings:
     grace_seconds: float = 5.0
     # How long CancelOrder waits for the broker's confirmation before answering with the order as it is.
     cancel_wait_seconds: float = 1.0
+    # How long PlaceOrder waits for the broker to acknowledge a submission; after that the outcome
+    # is unknown: the order stays PENDING (in flight) and is looked up by client order id.
+    submit_timeout_seconds: float = 10.0
     # How long an unknown submission outcome is looked up by client order id before it is left to reconciliation.
     settle_attempts: int = 5
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
@@ -139,7 +142,7 @@ def _apply_file(settings: Settings, path: Path) -> Settings:
     for key in ("grpc_address", "broker", "database_url", "trading_mode", "log_level"):
         if key in server:
             changes[key] = str(server[key])
-    for key in ("grace_seconds", "cancel_wait_seconds"):
+    for key in ("grace_seconds", "cancel_wait_seconds", "submit_timeout_seconds"):
         if key in server:
             changes[key] = _number(f"server.{key}", server[key])
     if "migrate_on_start" in server:
@@ -206,6 +209,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError("EXECUTION_RECONCILE_INTERVAL", "must be a positive number of seconds")
     if settings.stream.window_size < 1:
         raise ConfigError("stream.window_size", "must be at least 1")
+    if settings.submit_timeout_seconds <= 0:
+        raise ConfigError("server.submit_timeout_seconds", "must be positive")
     if not 0 <= settings.stream.batch_interval_seconds <= 1:
         raise ConfigError("stream.batch_interval_seconds", "must be between 0 and 1")
     if settings.stream.retention_events is not None and settings.stream.retention_events < 1:

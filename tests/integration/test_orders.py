@@ -156,6 +156,23 @@ async def test_unknown_submission_outcome_stays_pending_then_settles_by_client_o
         assert broker_order is not None and broker_order.filled_quantity == 10
 
 
+async def test_a_submission_the_broker_does_not_acknowledge_in_time_stays_pending_then_settles(
+    database_url, tmp_path
+) -> None:
+    """The simulated broker takes the order at once but acknowledges it only after 1 s; PlaceOrder
+    gives up after 0.1 s and answers PENDING, in flight, and the lookup by client order id
+    settles it."""
+    settings = settings_for(database_url, tmp_path)
+    settings = replace(
+        settings, submit_timeout_seconds=0.1, simulator=replace(settings.simulator, ack_latency_seconds=1.0)
+    )
+    async with running(settings) as client:
+        order = await client.place(client_order_id="slow-ack-1")
+        assert order.status == pb.ORDER_STATUS_PENDING and order.in_flight
+        settled = await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+        assert settled.broker_order_id and not settled.in_flight and settled.filled_quantity == "10"
+
+
 async def test_a_broker_refusal_is_a_rejected_order_not_an_rpc_error(database_url, tmp_path) -> None:
     settings = settings_for(database_url, tmp_path)
     settings = replace(settings, simulator=replace(settings.simulator, reject_fraction=1.0))

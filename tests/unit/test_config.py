@@ -126,3 +126,13 @@ def test_the_batch_stream_interval_is_read_and_bounded(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         load_settings({"EXECUTION_CONFIG": str(path)})
     assert refused.value.setting == "stream.batch_interval_seconds"
+
+
+def test_the_submit_timeout_is_read_and_must_be_positive(tmp_path: Path) -> None:
+    path = tmp_path / "server.toml"
+    path.write_text("[server]\nsubmit_timeout_seconds = 2.5\n")
+    assert load_settings({"EXECUTION_CONFIG": str(path)}).submit_timeout_seconds == 2.5
+    path.write_text("[server]\nsubmit_timeout_seconds = 0\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"EXECUTION_CONFIG": str(path)})
+    assert refused.value.setting == "server.submit_timeout_seconds"
