@@ -28,6 +28,27 @@ def an_entry(sequence: int, strategy_id: str = "alpha", symbol: str = "AAPL") ->
     return LogEntry(sequence, strategy_id, symbol, f"update {sequence}".encode())
 
 
+# For the property tests: two strategies and two symbols, and one sentinel entry per
+# combination, published last, so that every filter has something to stop at.
+PROPERTY_STRATEGIES = ("A", "B")
+PROPERTY_SYMBOLS = ("X", "Y")
+SENTINEL_TAGS = [(strategy, symbol) for strategy in PROPERTY_STRATEGIES for symbol in PROPERTY_SYMBOLS]
+
+
+def matches(entry: LogEntry, strategy_id: str, symbol: str) -> bool:
+    """The fan-out's filter, written out independently: an empty filter matches everything."""
+    return (not strategy_id or entry.strategy_id == strategy_id) and (not symbol or entry.symbol == symbol)
+
+
+def publishes_after(last: int, tags: Sequence[Sequence[tuple[str, str]]]) -> list[list[LogEntry]]:
+    """One publish per list of (strategy, symbol) tags, numbered on from `last`."""
+    publishes = []
+    for batch_tags in tags:
+        publishes.append([an_entry(last + i + 1, *tag) for i, tag in enumerate(batch_tags)])
+        last += len(batch_tags)
+    return publishes
+
+
 def entries_from(first: int, count: int) -> list[LogEntry]:
     """Consecutive entries whose strategies and symbols cycle, so every filter matches some."""
     return [

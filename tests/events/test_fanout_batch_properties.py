@@ -15,12 +15,15 @@ from hypothesis import strategies as st
 from execution_server.events.fanout import Fanout
 from execution_server.events.log import LogEntry
 
-from .fanout_kit import InMemoryLog, an_entry
-
-STRATEGY_IDS = ("A", "B")
-SYMBOLS = ("X", "Y")
-# Published last: every filter matches one of them, so every reader has something to stop at.
-SENTINELS = [(strategy, symbol) for strategy in STRATEGY_IDS for symbol in SYMBOLS]
+from .fanout_kit import (
+    PROPERTY_STRATEGIES,
+    PROPERTY_SYMBOLS,
+    SENTINEL_TAGS,
+    InMemoryLog,
+    an_entry,
+    matches,
+    publishes_after,
+)
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,7 @@ class Reader:
     pauses_per_step: int  # a slow reader lets the writer run between its steps
 
     def wants(self, entry: LogEntry) -> bool:
-        return (not self.strategy_id or entry.strategy_id == self.strategy_id) and (
-            not self.symbol or entry.symbol == self.symbol
-        )
+        return matches(entry, self.strategy_id, self.symbol)
 
 
 @dataclass(frozen=True)
@@ -50,18 +51,15 @@ class Scenario:
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     preexisting = draw(st.integers(0, 12))
-    tag = st.tuples(st.sampled_from(STRATEGY_IDS), st.sampled_from(SYMBOLS))
-    tags = draw(st.lists(st.lists(tag, max_size=12), min_size=1, max_size=8))
-    publishes, last = [], preexisting
-    for batch_tags in tags:
-        publishes.append([an_entry(last + i + 1, *tag) for i, tag in enumerate(batch_tags)])
-        last += len(batch_tags)
+    tag = st.tuples(st.sampled_from(PROPERTY_STRATEGIES), st.sampled_from(PROPERTY_SYMBOLS))
+    publishes = publishes_after(preexisting, draw(st.lists(st.lists(tag, max_size=12), min_size=1, max_size=8)))
+    last = preexisting + sum(map(len, publishes))
     reader = st.builds(
         Reader,
         after_sequence=st.integers(0, last),
         starts_before_batch=st.integers(0, len(publishes)),
-        strategy_id=st.sampled_from(("", *STRATEGY_IDS)),
-        symbol=st.sampled_from(("", *SYMBOLS)),
+        strategy_id=st.sampled_from(("", *PROPERTY_STRATEGIES)),
+        symbol=st.sampled_from(("", *PROPERTY_SYMBOLS)),
         max_entries=st.integers(1, 10),
         pauses_per_step=st.integers(0, 3),
     )
@@ -110,7 +108,7 @@ async def _run(scenario: Scenario) -> None:
     )
     everything = log.entries + [entry for publish in scenario.publishes for entry in publish]
     last = everything[-1].sequence if everything else 0
-    sentinels = [an_entry(last + i + 1, *tag) for i, tag in enumerate(SENTINELS)]
+    sentinels = [an_entry(last + i + 1, *tag) for i, tag in enumerate(SENTINEL_TAGS)]
     batched, single = {}, {}
     for index, publish in enumerate([*scenario.publishes, sentinels]):
         for reader in scenario.readers:

@@ -13,11 +13,16 @@ from hypothesis import strategies as st
 from execution_server.events.fanout import Fanout
 from execution_server.events.log import LogEntry
 
-from .fanout_kit import InMemoryLog, an_entry, take
-
-STRATEGY_IDS = ("A", "B")
-SYMBOLS = ("X", "Y")
-SENTINELS = [(strategy, symbol) for strategy in STRATEGY_IDS for symbol in SYMBOLS]
+from .fanout_kit import (
+    PROPERTY_STRATEGIES,
+    PROPERTY_SYMBOLS,
+    SENTINEL_TAGS,
+    InMemoryLog,
+    an_entry,
+    matches,
+    publishes_after,
+    take,
+)
 
 
 @dataclass(frozen=True)
@@ -29,12 +34,10 @@ class Reader:
     pauses_per_entry: int  # a slow reader lets the writer run between its entries
 
     def wants(self, entry: LogEntry) -> bool:
-        return (not self.strategy_id or entry.strategy_id == self.strategy_id) and (
-            not self.symbol or entry.symbol == self.symbol
-        )
+        return matches(entry, self.strategy_id, self.symbol)
 
 
-entry_tags = st.tuples(st.sampled_from(STRATEGY_IDS), st.sampled_from(SYMBOLS))
+entry_tags = st.tuples(st.sampled_from(PROPERTY_STRATEGIES), st.sampled_from(PROPERTY_SYMBOLS))
 
 
 @st.composite
@@ -42,17 +45,14 @@ def scenarios(draw: st.DrawFn) -> tuple[int, int, int, list[list[LogEntry]], lis
     window_size = draw(st.integers(1, 20))
     page_size = draw(st.integers(1, 8))
     preexisting = draw(st.integers(0, 10))
-    tags = draw(st.lists(st.lists(entry_tags, max_size=12), min_size=1, max_size=10))
-    batches, sequence = [], preexisting
-    for batch_tags in tags:
-        batches.append([an_entry(sequence + i + 1, *tag) for i, tag in enumerate(batch_tags)])
-        sequence += len(batch_tags)
+    batches = publishes_after(preexisting, draw(st.lists(st.lists(entry_tags, max_size=12), min_size=1, max_size=10)))
+    sequence = preexisting + sum(map(len, batches))
     reader = st.builds(
         Reader,
         after_sequence=st.integers(0, sequence),
         starts_before_batch=st.integers(0, len(batches)),
-        strategy_id=st.sampled_from(("", *STRATEGY_IDS)),
-        symbol=st.sampled_from(("", *SYMBOLS)),
+        strategy_id=st.sampled_from(("", *PROPERTY_STRATEGIES)),
+        symbol=st.sampled_from(("", *PROPERTY_SYMBOLS)),
         pauses_per_entry=st.integers(0, 3),
     )
     readers = draw(st.lists(reader, min_size=1, max_size=6))
@@ -77,7 +77,7 @@ async def _run(window_size, page_size, preexisting, batches, readers, pauses) ->
     fanout = Fanout(log, window_size=window_size, page_size=page_size, high_water_mark=preexisting)
     everything = log.entries + [entry for batch in batches for entry in batch]
     last = everything[-1].sequence if everything else 0
-    sentinels = [an_entry(last + i + 1, *tag) for i, tag in enumerate(SENTINELS)]
+    sentinels = [an_entry(last + i + 1, *tag) for i, tag in enumerate(SENTINEL_TAGS)]
     expected = {
         reader: [e for e in everything if e.sequence > reader.after_sequence and reader.wants(e)]
         for reader in readers
