@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from execution_server.domain.events import OrderUpdate
 from execution_server.store import repository

@@ -186,16 +186,20 @@ def matches(update: Update, strategy_id: str = "", symbol: str = "") -> bool:
     )
 
 
+# The filters a stream accepts: by strategy, by symbol, by both.
+EACH_FILTER = pytest.mark.parametrize(
+    "filters",
+    [{"strategy_id": "alpha"}, {"symbol": "MSFT"}, {"strategy_id": "alpha", "symbol": "MSFT"}],
+    ids=["strategy", "symbol", "strategy-and-symbol"],
+)
+
+
 async def place_mixed_orders(client: Client) -> None:
     for strategy_id, symbol in MIXED_ORDERS:
         await place_market_orders(client, 1, strategy_id=strategy_id, symbol=symbol)
 
 
-@pytest.mark.parametrize(
-    "filters",
-    [{"strategy_id": "alpha"}, {"symbol": "MSFT"}, {"strategy_id": "alpha", "symbol": "MSFT"}],
-    ids=["strategy", "symbol", "strategy-and-symbol"],
-)
+@EACH_FILTER
 async def test_a_filtered_stream_delivers_exactly_the_matching_updates_in_order(
     database_url: str, tmp_path: Path, filters: dict[str, str]
 ) -> None:

@@ -23,6 +23,7 @@ from execution_server.config import StreamConfig
 from execution_server.store import repository
 from tests.harness import Client, running, settings_for
 from tests.integration.test_stream import (
+    EACH_FILTER,
     HANG_GUARD_SECONDS,
     MIXED_ORDERS,
     SLOW_CLIENT_OPTIONS,
@@ -194,11 +195,7 @@ async def test_resuming_after_any_number_of_updates_even_inside_a_message_misses
 # --- filters ---
 
 
-@pytest.mark.parametrize(
-    "filters",
-    [{"strategy_id": "alpha"}, {"symbol": "MSFT"}, {"strategy_id": "alpha", "symbol": "MSFT"}],
-    ids=["strategy", "symbol", "strategy-and-symbol"],
-)
+@EACH_FILTER
 async def test_a_filtered_batch_stream_delivers_exactly_the_matching_updates_in_order(
     database_url: str, tmp_path: Path, filters: dict[str, str]
 ) -> None:
