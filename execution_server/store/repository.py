@@ -15,6 +15,7 @@ from sqlalchemy.sql.dml import Insert
 
 from execution_server.domain.events import Fill, OrderUpdate
 from execution_server.domain.orders import Order, OrderStatus
+from execution_server.store import bulk
 from execution_server.store import tables as t
 from execution_server.store.codec import order_from_json, order_from_row, order_to_json, order_to_row
 
@@ -49,21 +50,23 @@ _UPDATE_ORDER = (
 _ORDER_BY_ID = select(t.orders).where(t.orders.c.order_id == bindparam("order_id"))
 _ORDER_BY_CLIENT_ID = select(t.orders).where(t.orders.c.client_order_id == bindparam("client_order_id"))
 _INSERT_FILL = insert(t.fills)
+_INSERT_EVENT = insert(t.order_events)
 _FILL_EXISTS = select(t.fills.c.execution_id).where(t.fills.c.execution_id == bindparam("execution_id"))
 
 
-# Batch writes: one executemany per table for a whole group commit (store/transaction.py).
+# Batch writes: one executemany per table for a whole group commit (store/transaction.py),
+# through store/bulk.py: on SQLite a single call to the driver each.
 
 
 async def insert_orders(conn: AsyncConnection, orders: Sequence[tuple[Order, int]]) -> None:
     """New orders, each with its position (the sequence of its "placed" event)."""
     if orders:
-        await conn.execute(_INSERT_ORDER, [order_to_row(order, position) for order, position in orders])
+        await bulk.executemany(conn, _INSERT_ORDER, [order_to_row(order, position) for order, position in orders])
 
 
 async def update_orders(conn: AsyncConnection, orders: Sequence[Order]) -> None:
     if orders:
-        await conn.execute(_UPDATE_ORDER, [_update_values(order) for order in orders])
+        await bulk.executemany(conn, _UPDATE_ORDER, [_update_values(order) for order in orders])
 
 
 def _update_values(order: Order) -> dict[str, object]:
@@ -136,8 +139,7 @@ async def insert_fills(conn: AsyncConnection, fills: Sequence[tuple[Fill, int]])
         }
         for fill, sequence in fills
     ]
-    if rows:
-        await conn.execute(_INSERT_FILL, rows)
+    await bulk.executemany(conn, _INSERT_FILL, rows)
 
 
 async def execution_ids_of_open_orders(conn: AsyncConnection) -> dict[str, list[str]]:
@@ -186,8 +188,7 @@ async def insert_events(
         }
         for update, payload in zip(updates, payloads, strict=True)
     ]
-    if rows:
-        await conn.execute(insert(t.order_events), rows)
+    await bulk.executemany(conn, _INSERT_EVENT, rows)
 
 
 async def events_after(conn: AsyncConnection, after_sequence: int, up_to: int, limit: int) -> list[OrderUpdate]:
@@ -279,7 +280,7 @@ async def save_positions(conn: AsyncConnection, positions: Sequence[StoredPositi
         }
         for position in positions
     ]
-    await conn.execute(_upsert_position(conn.dialect.name), rows)
+    await bulk.executemany(conn, _upsert_position(conn.dialect.name), rows)
 
 
 def _upsert_position(dialect: str) -> Insert:

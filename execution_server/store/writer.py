@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from execution_server.domain.events import OrderUpdate
 from execution_server.store import repository
@@ -69,6 +69,9 @@ class GroupCommitWriter:
         self._queue: asyncio.Queue[tuple[Operation, asyncio.Future[Any]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # The writer keeps one connection for its batches: checking one out of the pool and
+        # handing it back (with the pool's reset) cost a round trip or two per batch.
+        self._conn: AsyncConnection | None = None
 
     @property
     def last_sequence(self) -> int:
@@ -84,6 +87,7 @@ class GroupCommitWriter:
             await self._queue.put((_stop_marker, asyncio.get_running_loop().create_future()))
             await self._task
             self._task = None
+        await self._release_connection()
 
     async def run(self, operation: Callable[[Transaction], Awaitable[T]]) -> T:
         if self._stopping:
@@ -110,7 +114,8 @@ class GroupCommitWriter:
         results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         tx: Transaction | None = None
         try:
-            async with self._engine.begin() as conn:
+            conn = await self._connection()
+            async with conn.begin():
                 tx = Transaction(conn, self._last_sequence + 1, self._clock())
                 for index, (operation, future) in enumerate(batch):
                     try:
@@ -145,6 +150,7 @@ class GroupCommitWriter:
         except (SQLAlchemyError, OSError) as error:
             log.error("batch of %d changes rolled back: %s", len(batch), error)
             self._undo(tx)
+            await self._release_connection()  # it may be broken: the next batch takes a fresh one
             failure = StoreUnavailable(f"the database refused the change: {error.__class__.__name__}")
             for _, future in batch:
                 if not future.done():
@@ -165,6 +171,19 @@ class GroupCommitWriter:
             else:
                 future.set_result(result)
 
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            self._conn = await self._engine.connect()
+        return self._conn
+
+    async def _release_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except (SQLAlchemyError, OSError) as error:  # already broken: nothing left to keep
+                log.warning("closing the writer's connection failed: %s", error)
 
     @staticmethod
     def _undo(tx: Transaction | None) -> None:

@@ -95,3 +95,30 @@ async def test_a_constraint_broken_by_one_change_fails_only_that_change(database
     assert results[0] == "a" and results[2] == "b"
     assert type(results[1]).__name__ == "StoreUnavailable"
     assert [update.sequence for update in published] == [1, 2]
+
+
+async def test_after_a_database_error_the_next_batch_commits_on_a_fresh_connection(database_url: str) -> None:
+    from sqlalchemy import text
+
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+    connections: list[object] = []
+
+    async def broken(tx: Transaction) -> None:
+        connections.append(await tx.conn.get_raw_connection())
+        tx.record("lost", strategy_id="s", symbol="X")
+        await tx.conn.execute(text("SELECT * FROM no_such_table"))
+
+    async def after(tx: Transaction) -> str:
+        connections.append(await tx.conn.get_raw_connection())
+        return await record("after")(tx)
+
+    failed = await asyncio.gather(writer.run(broken), return_exceptions=True)
+    assert await writer.run(after) == "after"
+    await writer.stop()
+    async with engine.connect() as conn:
+        logged = [row.event_type for row in await conn.execute(select(t.order_events))]
+    await engine.dispose()
+    assert type(failed[0]).__name__ == "StoreUnavailable"
+    assert logged == ["after"] and [update.sequence for update in published] == [1]
+    assert connections[0] is not connections[1]

@@ -1,0 +1,96 @@
+"""store/bulk.py: rows go to the driver in one call, stored exactly as SQLAlchemy stores them,
+and its errors are SQLAlchemy's."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from execution_server.domain.orders import OrderStatus
+from execution_server.store import bulk
+from execution_server.store import tables as t
+from execution_server.store.codec import order_to_row
+from execution_server.store.database import create_engine
+from execution_server.store.migrate import upgrade_to_head
+from tests.builders import T0, an_order
+
+INSERT_ORDER = insert(t.orders)
+INSERT_FILL = insert(t.fills)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await upgrade_to_head(engine)
+    yield engine
+    await engine.dispose()
+
+
+def _rows(prefix: str) -> list[dict[str, object]]:
+    """Orders whose columns cover every type: money with many digits and none, times, flags."""
+    filled = an_order(OrderStatus.PENDING, order_id=f"{prefix}-1", client_order_id=f"{prefix}-c1").submitted(
+        f"{prefix}-b1", "new", T0
+    ).filled(Decimal("10"), Decimal("101.123456789012345678"), T0, "filled")
+    pending = an_order(OrderStatus.PENDING, order_id=f"{prefix}-2", client_order_id=f"{prefix}-c2")
+    return [order_to_row(filled, 1 if prefix == "a" else 3), order_to_row(pending, 2 if prefix == "a" else 4)]
+
+
+async def _stored(engine: AsyncEngine, prefix: str) -> list[tuple[object, ...]]:
+    """The rows as the database holds them (no type processing on the way out), ids removed."""
+    columns = [column.name for column in t.orders.c if column.name not in ("order_id", "client_order_id", "broker_order_id", "position")]
+    query = text(f"SELECT {', '.join(columns)} FROM orders WHERE order_id LIKE :prefix ORDER BY order_id")
+    async with engine.connect() as conn:
+        return [tuple(row) for row in await conn.execute(query, {"prefix": f"{prefix}-%"})]
+
+
+async def test_rows_are_stored_as_sqlalchemy_stores_them(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await bulk.executemany(conn, INSERT_ORDER, _rows("a"))
+        await conn.execute(INSERT_ORDER, _rows("b"))
+    assert await _stored(engine, "a") == await _stored(engine, "b")
+    async with engine.connect() as conn:
+        read = {row.order_id: row for row in await conn.execute(select(t.orders))}
+    assert read["a-1"].average_fill_price == Decimal("101.123456789012345678")
+    assert read["a-1"].updated_at == T0 and read["a-2"].limit_price == read["b-2"].limit_price
+
+
+async def test_writes_belong_to_the_connection_s_transaction(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        async with conn.begin() as transaction:
+            await bulk.executemany(conn, INSERT_ORDER, _rows("a"))
+            await transaction.rollback()
+    assert await _stored(engine, "a") == []
+
+
+async def test_a_broken_constraint_is_sqlalchemy_s_integrity_error_and_keeps_nothing(engine: AsyncEngine) -> None:
+    rows = _rows("a")
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await bulk.executemany(conn, INSERT_ORDER, [rows[0], rows[1], rows[0]])
+    assert await _stored(engine, "a") == []
+
+
+async def test_a_value_its_column_refuses_is_a_statement_error_naming_it(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await bulk.executemany(conn, INSERT_ORDER, _rows("a")[:1])
+    fill = {"execution_id": "x-1", "order_id": "a-1", "quantity": Decimal("1"), "price": Decimal("1"), "sequence": 5}
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with engine.begin() as conn:
+            await bulk.executemany(conn, INSERT_FILL, [{**fill, "time": datetime(2026, 1, 2)}])
+    with pytest.raises(StatementError, match="money columns take Decimal"):
+        async with engine.begin() as conn:
+            await bulk.executemany(conn, INSERT_FILL, [{**fill, "time": T0, "price": 1.5}])
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(t.fills))).all() == []
+
+
+async def test_no_rows_is_no_statement(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await bulk.executemany(conn, INSERT_ORDER, [])
+    assert await _stored(engine, "") == []
