@@ -12,7 +12,7 @@ from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution_server.api import convert
 from execution_server.api.errors import translate_errors, translate_stream_errors
-from execution_server.api.stream_encoding import batch_message
+from execution_server.api.stream_encoding import SharedBatchMessages
 from execution_server.domain.positions import Position
 from execution_server.events.fanout import Fanout
 from execution_server.oms.service import OrderService
@@ -46,6 +46,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         self._reconciler = reconciler
         self._fanout = fanout
         self._batch_interval = batch_interval  # seconds between two batch messages, at least
+        self._batch_messages = SharedBatchMessages()
 
     @translate_errors
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: grpc.aio.ServicerContext) -> pb.PlaceOrderResponse:
@@ -94,12 +95,13 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         fan-out hands over: everything ready when the previous message has been sent."""
         async with translate_stream_errors(context):
             limit = convert.max_updates_from_proto(request)
+            strategy_id, symbol = _filters(request)
             batches = self._fanout.subscribe_batches(
-                request.after_sequence, *_filters(request), max_entries=limit, min_interval=self._batch_interval
+                request.after_sequence, strategy_id, symbol, max_entries=limit, min_interval=self._batch_interval
             )
             async with contextlib.aclosing(batches):
                 async for batch in batches:
-                    yield batch_message([entry.payload for entry in batch])
+                    yield self._batch_messages.message(strategy_id, symbol, batch)
 
     @translate_errors
     async def GetPositions(self, request: pb.GetPositionsRequest, context: grpc.aio.ServicerContext) -> pb.GetPositionsResponse:
