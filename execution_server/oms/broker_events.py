@@ -8,6 +8,7 @@ logged and dropped, never applied.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -55,7 +56,11 @@ class BrokerEventApplier:
     async def apply(self, event: BrokerEvent) -> Order | None:
         if isinstance(event, StreamConnected):
             return None
-        return await self._writer.run(lambda tx: self._apply(tx, event))
+        return await self.queue(event)
+
+    def queue(self, event: OrderAccepted | OrderFilled | OrderCancelled | OrderRejected) -> asyncio.Future[Order | None]:
+        """Queue the event to the writer without waiting for its commit; the future tells."""
+        return self._writer.submit(lambda tx: self._apply(tx, event))
 
     async def _apply(self, tx: Transaction, event: BrokerEvent) -> Order | None:
         assert not isinstance(event, StreamConnected)

@@ -1,7 +1,8 @@
 """Reading the broker's event stream for as long as the service runs, reconnecting when it drops.
 
 Events are queued to the writer without waiting for each commit (the queue keeps their
-order), with a bounded number in flight, so a burst of fills shares transactions.
+order), with a bounded number in flight, so a burst of fills shares transactions. The writer's
+future for each is all that is kept: no task per event.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class BrokerEventConsumer:
         self._delay = reconnect_delay_seconds
         self._task: asyncio.Task[None] | None = None
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
-        self._pending: set[asyncio.Task[object]] = set()
+        self._pending: set[asyncio.Future[object]] = set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="broker-events")
@@ -53,9 +54,9 @@ class BrokerEventConsumer:
                             self._on_reconnect()
                         continue
                     await self._in_flight.acquire()
-                    task = asyncio.create_task(self._applier.apply(event))
-                    self._pending.add(task)
-                    task.add_done_callback(self._done)
+                    applied: asyncio.Future[object] = self._applier.queue(event)  # type: ignore[assignment]
+                    self._pending.add(applied)
+                    applied.add_done_callback(self._done)
             except BrokerStreamDropped as error:
                 log.warning("broker event stream dropped (%s); reconnecting", error)
             except asyncio.CancelledError:
@@ -64,8 +65,8 @@ class BrokerEventConsumer:
                 log.exception("broker event stream failed; reconnecting")
             await asyncio.sleep(self._delay)
 
-    def _done(self, task: asyncio.Task[object]) -> None:
-        self._pending.discard(task)
+    def _done(self, applied: asyncio.Future[object]) -> None:
+        self._pending.discard(applied)
         self._in_flight.release()
-        if not task.cancelled() and task.exception() is not None:
-            log.error("broker event not applied: %s", task.exception())
+        if not applied.cancelled() and applied.exception() is not None:
+            log.error("broker event not applied: %s", applied.exception())

@@ -90,11 +90,17 @@ class GroupCommitWriter:
         await self._release_connection()
 
     async def run(self, operation: Callable[[Transaction], Awaitable[T]]) -> T:
-        if self._stopping:
-            raise WriterStopped("the service is shutting down")
+        return await self.submit(operation)
+
+    def submit(self, operation: Callable[[Transaction], Awaitable[T]]) -> asyncio.Future[T]:
+        """Queue `operation` without waiting: the future holds its result once its batch has
+        committed (or its error). For callers that need no task of their own per change."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put((operation, future))
-        return await future
+        if self._stopping:
+            future.set_exception(WriterStopped("the service is shutting down"))
+        else:
+            self._queue.put_nowait((operation, future))
+        return future
 
     async def _run(self) -> None:
         while True:

@@ -122,3 +122,22 @@ async def test_after_a_database_error_the_next_batch_commits_on_a_fresh_connecti
     assert type(failed[0]).__name__ == "StoreUnavailable"
     assert logged == ["after"] and [update.sequence for update in published] == [1]
     assert connections[0] is not connections[1]
+
+
+async def test_a_change_queued_without_waiting_commits_and_none_is_taken_after_stop(database_url: str) -> None:
+    import pytest
+
+    from execution_server.store.writer import WriterStopped
+
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+    queued = [writer.submit(record(name)) for name in ("a", "b")]  # no task, no await
+    assert [await future for future in queued] == ["a", "b"]
+    await writer.stop()
+    await engine.dispose()
+
+    late = writer.submit(record("late"))
+    assert late.done() and isinstance(late.exception(), WriterStopped)
+    with pytest.raises(WriterStopped):
+        await writer.run(record("later"))
+    assert [update.event_type for update in published] == ["a", "b"]
