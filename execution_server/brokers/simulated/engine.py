@@ -39,7 +39,7 @@ from execution_server.brokers.simulated.facts import (
     Triggered,
 )
 from execution_server.brokers.simulated.ledger import Ledger
-from execution_server.brokers.simulated.order import SimOrder
+from execution_server.brokers.simulated.order import LIMIT_TYPES, STOP_TYPES, SimOrder
 from execution_server.domain.money import ZERO
 from execution_server.domain.orders import OrderSpec, OrderType, Side, TimeInForce
 
@@ -193,9 +193,10 @@ def refusal_of(spec: OrderSpec) -> str | None:
         return f"unknown time in force {spec.time_in_force!r}"
     if not _is_decimal(spec.quantity) or spec.quantity <= 0:
         return f"quantity must be a positive decimal, got {spec.quantity!r}"
+    order_type = spec.order_type
     for name, needed, value in (
-        ("limit price", spec.order_type.needs_limit_price, spec.limit_price),
-        ("stop price", spec.order_type.needs_stop_price, spec.stop_price),
+        ("limit price", order_type in LIMIT_TYPES, spec.limit_price),
+        ("stop price", order_type in STOP_TYPES, spec.stop_price),
     ):
         if needed and value is None:
             return f"{name} is required for a {spec.order_type.value} order"

@@ -36,6 +36,11 @@ STATUS_BY_BROKER_STATUS: dict[str, OrderStatus] = {
 }
 OPEN_BROKER_STATUSES = frozenset({NEW, PARTIALLY_FILLED})
 
+# The domain's OrderType.needs_*_price, worked out once: read through the enum they cost a
+# property call each time, several times per order on the matching path.
+LIMIT_TYPES = tuple(t for t in OrderType if t.needs_limit_price)
+STOP_TYPES = tuple(t for t in OrderType if t.needs_stop_price)
+
 
 @dataclass(slots=True, eq=False)
 class SimOrder:
@@ -59,8 +64,8 @@ class SimOrder:
     triggered: bool = False  # a stop whose stop price was crossed
     fills: list[BrokerFill] = field(default_factory=list)
     order_id: str = ""
-    # Where the order rests in its symbol's book: (sorted list, key), or None.
-    resting: tuple[object, tuple[object, ...]] | None = None
+    # Where the order rests in its symbol's book: (lane, key), or None.
+    resting: tuple[object, object] | None = None
 
     def __post_init__(self) -> None:
         self.order_id = order_id_for(self.seq)
@@ -79,7 +84,7 @@ class SimOrder:
 
     @property
     def waits_for_stop(self) -> bool:
-        return self.order_type.needs_stop_price and not self.triggered
+        return self.order_type in STOP_TYPES and not self.triggered
 
     def snapshot(self) -> OrderRestored:
         return OrderRestored(
