@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -54,6 +54,17 @@ SIDE_TO_PROTO = {domain: wire for wire, domain in SIDES.items()}
 ORDER_TYPE_TO_PROTO = {domain: wire for wire, domain in ORDER_TYPES.items()}
 TIME_IN_FORCE_TO_PROTO = {domain: wire for wire, domain in TIMES_IN_FORCE.items() if wire}
 STATUS_TO_PROTO = {domain: wire for wire, domain in STATUSES.items()}
+# The order types that take each price, read once from the domain's properties: each reading
+# of a property costs an enum lookup, and every PlaceOrder asked four of them.
+NEEDS_LIMIT_PRICE = frozenset(order_type for order_type in OrderType if order_type.needs_limit_price)
+NEEDS_STOP_PRICE = frozenset(order_type for order_type in OrderType if order_type.needs_stop_price)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+# A Timestamp's range, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z: the UTC instants a datetime
+# can hold. Beyond them (an aware datetime near either end) FromDatetime raises OverflowError.
+_MIN_SECONDS = -62135596800
+_MAX_SECONDS = 253402300799
 
 
 class InvalidRequest(Exception):
@@ -117,13 +128,16 @@ def order_spec_from_proto(request: pb.PlaceOrderRequest) -> OrderSpec:
 
 
 def _check_prices(problems: _Violations, order_type: OrderType, request: pb.PlaceOrderRequest) -> None:
-    if order_type.needs_limit_price and not request.limit_price:
+    needs_limit_price = order_type in NEEDS_LIMIT_PRICE
+    needs_stop_price = order_type in NEEDS_STOP_PRICE
+    limit_price, stop_price = request.limit_price, request.stop_price
+    if needs_limit_price and not limit_price:
         problems.add("limit_price", f"required for {order_type.value} orders")
-    if not order_type.needs_limit_price and request.limit_price:
+    if not needs_limit_price and limit_price:
         problems.add("limit_price", f"not allowed on {order_type.value} orders")
-    if order_type.needs_stop_price and not request.stop_price:
+    if needs_stop_price and not stop_price:
         problems.add("stop_price", f"required for {order_type.value} orders")
-    if not order_type.needs_stop_price and request.stop_price:
+    if not needs_stop_price and stop_price:
         problems.add("stop_price", f"not allowed on {order_type.value} orders")
 
 
@@ -186,13 +200,40 @@ def statuses_from_proto(values: Sequence[int]) -> list[OrderStatus]:
 
 def timestamp(value: datetime) -> Timestamp:
     stamp = Timestamp()
-    stamp.FromDatetime(value)
+    _set_timestamp(stamp, value)
     return stamp
+
+
+def _set_timestamp(stamp: Timestamp, value: datetime) -> None:
+    """Set `stamp` as protobuf's FromDatetime would (a naive datetime counts as UTC), in integer
+    arithmetic: FromDatetime goes through a time tuple and calendar.timegm, which cost a few per
+    cent of the server's CPU."""
+    seconds = _epoch_seconds(value)
+    if seconds is None:  # FromDatetime refuses the value with its own error, or knows better
+        stamp.FromDatetime(value)
+        return
+    stamp.seconds = seconds
+    # The microsecond of the datetime as given, as FromDatetime takes it. It differs from the
+    # instant's only under an offset with microseconds, where FromDatetime is off by it too.
+    stamp.nanos = value.microsecond * 1000
+
+
+def _epoch_seconds(value: datetime) -> int | None:
+    """Whole seconds from 1970 to `value`, floored as FromDatetime counts them; None for what
+    only FromDatetime can settle: not exactly a datetime, an offset of None, out of range."""
+    if type(value) is not datetime:
+        return None
+    try:
+        delta = value - (_NAIVE_EPOCH if value.tzinfo is None else _EPOCH)
+    except TypeError:  # a tzinfo whose utcoffset() is None (naive after all), or is broken
+        return None
+    seconds = delta.days * 86400 + delta.seconds  # timedelta keeps days signed, the rest positive
+    return seconds if _MIN_SECONDS <= seconds <= _MAX_SECONDS else None
 
 
 def order_to_proto(order: Order) -> pb.Order:
     spec = order.spec
-    return pb.Order(
+    message = pb.Order(
         order_id=order.order_id,
         client_order_id=spec.client_order_id,
         broker_order_id=order.broker_order_id or "",
@@ -208,29 +249,29 @@ def order_to_proto(order: Order) -> pb.Order:
         filled_quantity=format_decimal(order.filled_quantity),
         average_fill_price=format_decimal(order.average_fill_price),
         reject_reason=order.reject_reason,
-        created_at=timestamp(order.created_at),
-        updated_at=timestamp(order.updated_at),
         broker_status=order.broker_status,
         in_flight=order.in_flight,
         cancel_reason=order.cancel_reason,
     )
+    # Set in place: a Timestamp passed to the constructor would be built, then copied.
+    _set_timestamp(message.created_at, order.created_at)
+    _set_timestamp(message.updated_at, order.updated_at)
+    return message
 
 
 def update_to_proto(update: OrderUpdate) -> pb.StreamOrderUpdatesResponse:
     message = pb.StreamOrderUpdatesResponse(
-        sequence=update.sequence, time=timestamp(update.time), event_type=update.event_type, detail=update.detail
+        sequence=update.sequence, event_type=update.event_type, detail=update.detail
     )
+    _set_timestamp(message.time, update.time)
     if update.order is not None:
         message.order.CopyFrom(order_to_proto(update.order))
     if update.fill is not None:
-        message.fill.CopyFrom(
-            pb.Fill(
-                execution_id=update.fill.execution_id,
-                quantity=format_decimal(update.fill.quantity),
-                price=format_decimal(update.fill.price),
-                time=timestamp(update.fill.time),
-            )
-        )
+        fill = message.fill  # setting a field of it marks it present, as CopyFrom did
+        fill.execution_id = update.fill.execution_id
+        fill.quantity = format_decimal(update.fill.quantity)
+        fill.price = format_decimal(update.fill.price)
+        _set_timestamp(fill.time, update.fill.time)
     return message
 
 

@@ -73,7 +73,9 @@ def order_from_row(row: Mapping[str, Any]) -> Order:
 
 def order_to_json(order: Order) -> str:
     row = order_to_row(order)
-    return json.dumps({key: _jsonable(value) for key, value in row.items()}, separators=(",", ":"))
+    for key in _NOT_JSON:
+        row[key] = _jsonable(row[key])
+    return _JSON.encode(row)
 
 
 def order_from_json(text: str) -> Order:
@@ -83,6 +85,15 @@ def order_from_json(text: str) -> Order:
     for key in ("created_at", "updated_at"):
         raw[key] = datetime.fromisoformat(raw[key])
     return order_from_row(raw)
+
+
+# The row's only values that JSON cannot carry as they are; the rest are str, bool or None,
+# which _jsonable would return unchanged, so only these are passed through it.
+_NOT_JSON = (
+    "quantity", "limit_price", "stop_price", "filled_quantity", "average_fill_price", "created_at", "updated_at"
+)
+# One encoder for every snapshot: json.dumps builds a new one on each call given separators.
+_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def _jsonable(value: Any) -> Any:
