@@ -222,3 +222,14 @@ async def test_an_order_whose_write_failed_can_be_placed_again(database_url, tmp
         assert order.status != pb.ORDER_STATUS_REJECTED, order.reject_reason
         listed = await client.execution.ListOrders(pb.ListOrdersRequest())
         assert [o.client_order_id for o in listed.orders] == ["retry-after-failure"]
+
+
+async def test_a_price_with_every_digit_the_api_accepts_comes_back_exactly(settings) -> None:
+    """24 integer digits and 12 decimals pass validation (36 digits): none may be rounded away,
+    in the reply, in what GetOrder reads back from the database, or after a restart."""
+    price = "123456789012345678901234.123456789012"
+    async with running(settings) as client:
+        placed = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price=price, quantity="1")
+        assert placed.limit_price == price and (await client.get(placed.order_id)).limit_price == price
+    async with running(settings) as client:
+        assert (await client.get(placed.order_id)).limit_price == price
