@@ -14,7 +14,7 @@ Other databases go through SQLAlchemy: asyncpg runs on the event loop, with no h
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -50,17 +50,39 @@ async def executemany(conn: AsyncConnection, statement: Executable, rows: Sequen
         raise DBAPIError.instance(prepared.sql, None, error, dialect.loaded_dbapi.Error) from error
 
 
-@dataclass(frozen=True, slots=True)
 class _Prepared:
-    sql: str
-    names: tuple[str, ...]  # the positional parameters, in order
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    """A compiled statement and how to turn a row into its positional parameters."""
 
-    def parameters(self, row: Row) -> tuple[Any, ...]:
-        return tuple(
-            row[name] if process is None else process(row[name])
-            for name, process in zip(self.names, self.processors, strict=True)
-        )
+    def __init__(self, sql: str, names: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...]) -> None:
+        self.sql = sql
+        # itemgetter reads every parameter in one C call; only typed columns are processed.
+        self._values = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+        self._processed = tuple((index, _last_value_memo(process)) for index, process in enumerate(processors) if process)
+
+    def parameters(self, row: Row) -> list[Any]:
+        values = list(self._values(row))
+        for index, process in self._processed:
+            values[index] = process(values[index])
+        return values
+
+
+def _last_value_memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, remembering its last value's result. The rows of a batch share values (the
+    batch's one timestamp in every created_at, updated_at and event time; the same quantities),
+    and formatting a datetime or a Decimal for SQLite is most of a row's cost. By identity:
+    the values are immutable, and equal values may format differently (other time zones)."""
+    last: list[Any] = [_NOTHING, None]
+
+    def memoized(value: Any) -> Any:
+        if value is not last[0]:
+            last[1] = process(value)
+            last[0] = value
+        return last[1]
+
+    return memoized
+
+
+_NOTHING = object()
 
 
 _PREPARED: dict[tuple[Executable, str, tuple[str, ...]], _Prepared] = {}

@@ -4,7 +4,7 @@ and its errors are SQLAlchemy's."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -38,7 +38,12 @@ def _rows(prefix: str) -> list[dict[str, object]]:
         f"{prefix}-b1", "new", T0
     ).filled(Decimal("10"), Decimal("101.123456789012345678"), T0, "filled")
     pending = an_order(OrderStatus.PENDING, order_id=f"{prefix}-2", client_order_id=f"{prefix}-c2")
-    return [order_to_row(filled, 1 if prefix == "a" else 3), order_to_row(pending, 2 if prefix == "a" else 4)]
+    # A later time after rows sharing one datetime object: remembered values must not stick.
+    later = an_order(OrderStatus.PENDING, order_id=f"{prefix}-3", client_order_id=f"{prefix}-c3").with_changes(
+        updated_at=T0 + timedelta(seconds=1, microseconds=7)
+    )
+    first = 1 if prefix == "a" else 4
+    return [order_to_row(order, first + offset) for offset, order in enumerate((filled, pending, later))]
 
 
 async def _stored(engine: AsyncEngine, prefix: str) -> list[tuple[object, ...]]:
@@ -58,6 +63,7 @@ async def test_rows_are_stored_as_sqlalchemy_stores_them(engine: AsyncEngine) ->
         read = {row.order_id: row for row in await conn.execute(select(t.orders))}
     assert read["a-1"].average_fill_price == Decimal("101.123456789012345678")
     assert read["a-1"].updated_at == T0 and read["a-2"].limit_price == read["b-2"].limit_price
+    assert read["a-3"].updated_at == T0 + timedelta(seconds=1, microseconds=7)
 
 
 async def test_writes_belong_to_the_connection_s_transaction(engine: AsyncEngine) -> None:
