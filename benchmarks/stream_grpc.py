@@ -221,7 +221,7 @@ def place_orders(address: str, rate: float, seconds: float) -> dict[str, Any]:
             sides = itertools.cycle((pb.SIDE_BUY, pb.SIDE_SELL))  # positions stay flat
             total = int(rate * seconds)
             calls = []
-            start = time.perf_counter()
+            cpu, start = time.process_time(), time.perf_counter()
             for i in range(total):
                 await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
                 request = pb.PlaceOrderRequest(
@@ -231,6 +231,7 @@ def place_orders(address: str, rate: float, seconds: float) -> dict[str, Any]:
             issued = time.perf_counter() - start
             replies = await asyncio.gather(*calls, return_exceptions=True)
             answered = time.perf_counter() - start
+            cpu = (time.process_time() - cpu) / answered
             await stub.PlaceOrder(
                 pb.PlaceOrderRequest(
                     strategy_id=END_STRATEGY, symbol="AAPL", side=pb.SIDE_BUY, quantity="1",
@@ -247,6 +248,7 @@ def place_orders(address: str, rate: float, seconds: float) -> dict[str, Any]:
             "rejected": len(rejected),
             "issued_per_second": total / issued,
             "answered_per_second": total / answered,
+            "cpu": cpu,
         }
 
     return asyncio.run(run())
@@ -489,7 +491,8 @@ async def latency(pool: ProcessPoolExecutor, settings: Settings, args: argparse.
         f"max {delays[-1]:.1f} ms (p99 < 50 ms: {verdict(percentile(delays, 0.99) < 50)}); "
         f"from the transaction's start: p50 {percentile(from_begin, 0.5):.1f} ms, "
         f"p99 {percentile(from_begin, 0.99):.1f} ms; "
-        f"CPU in cores: server {server_cpu:.2f}, subscribers' process {result['cpu']:.2f}"
+        f"CPU in cores: server {server_cpu:.2f}, subscribers' process {result['cpu']:.2f}, "
+        f"order generator {load['cpu']:.2f}"
     )
 
 
