@@ -47,7 +47,10 @@ async def executemany(conn: AsyncConnection, statement: Executable, rows: Sequen
     except dialect.loaded_dbapi.Error as error:
         # Raised as SQLAlchemy raises it (IntegrityError, OperationalError...), so callers
         # handle one family of errors whichever path ran.
-        raise DBAPIError.instance(prepared.sql, None, error, dialect.loaded_dbapi.Error) from error
+        lost = dialect.is_disconnect(error, None, None)  # the writer then takes a new connection
+        raise DBAPIError.instance(
+            prepared.sql, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
+        ) from error
 
 
 class _Prepared:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from execution_server.domain.events import OrderUpdate
@@ -116,9 +116,10 @@ class GroupCommitWriter:
             if stop and self._queue.empty() and not self._retry:
                 return
 
-    async def _commit_batch(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> None:
+    async def _commit_batch(self, batch: list[tuple[Operation, asyncio.Future[Any]]], *, retried: bool = False) -> None:
         results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         tx: Transaction | None = None
+        reached_commit = False
         try:
             conn = await self._connection()
             async with conn.begin():
@@ -135,6 +136,7 @@ class GroupCommitWriter:
                 await tx.pending.flush(conn, tx.now)
                 payloads = [self._encode(update) for update in tx.updates]  # the one serialisation
                 await repository.insert_events(conn, tx.updates, payloads)
+                reached_commit = True  # what fails from here on is the commit: its outcome is unknown
         except _OperationFailed as failed:
             log.error("a change failed after it may have written; its batch rolled back", exc_info=failed.error)
             self._undo(tx)
@@ -154,13 +156,25 @@ class GroupCommitWriter:
                 await self._commit_batch([item])
             return
         except (SQLAlchemyError, OSError) as error:
-            log.error("batch of %d changes rolled back: %s", len(batch), error)
             self._undo(tx)
             await self._release_connection()  # it may be broken: the next batch takes a fresh one
-            failure = StoreUnavailable(f"the database refused the change: {error.__class__.__name__}")
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(failure)
+            if isinstance(error, DBAPIError) and error.connection_invalidated and not reached_commit and not retried:
+                # The kept connection was found dead before the commit (the database restarted,
+                # a proxy dropped it while idle): nothing was written, so the batch runs again,
+                # once, on a fresh connection, which the pool checks before handing it over.
+                log.warning("the writer's connection was lost (%s); running the batch again on a new one", error)
+                await self._commit_batch(batch, retried=True)
+                return
+            log.error("batch of %d changes rolled back: %s", len(batch), error)
+            self._fail(batch, StoreUnavailable(f"the database refused the change: {error.__class__.__name__}"))
+            return
+        except Exception as error:  # noqa: BLE001 - a surprise from the driver or the encoding
+            # Not one operation's (those are caught above): the batch is rolled back and its
+            # callers told, rather than the writer dying and every caller waiting for ever.
+            log.exception("batch of %d changes rolled back by an unexpected error", len(batch))
+            self._undo(tx)
+            await self._release_connection()
+            self._fail(batch, StoreUnavailable(f"the change could not be written: {error.__class__.__name__}"))
             return
         assert tx is not None
         if tx.updates:
@@ -178,6 +192,12 @@ class GroupCommitWriter:
                 future.set_result(result)
 
 
+    @staticmethod
+    def _fail(batch: list[tuple[Operation, asyncio.Future[Any]]], failure: Exception) -> None:
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(failure)
+
     async def _connection(self) -> AsyncConnection:
         if self._conn is None:
             self._conn = await self._engine.connect()
@@ -188,7 +208,7 @@ class GroupCommitWriter:
         if conn is not None:
             try:
                 await conn.close()
-            except (SQLAlchemyError, OSError) as error:  # already broken: nothing left to keep
+            except Exception as error:  # noqa: BLE001 - already broken: nothing left to keep
                 log.warning("closing the writer's connection failed: %s", error)
 
     @staticmethod

@@ -100,3 +100,15 @@ async def test_no_rows_is_no_statement(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await bulk.executemany(conn, INSERT_ORDER, [])
     assert await _stored(engine, "") == []
+
+
+async def test_a_lost_connection_is_reported_as_one(engine: AsyncEngine) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from tests.unit.test_writer import _lose
+
+    async with engine.connect() as conn:
+        await _lose((await conn.get_raw_connection()).driver_connection)
+        with pytest.raises(DBAPIError) as lost:
+            await bulk.executemany(conn, INSERT_ORDER, _rows("a"))
+        assert lost.value.connection_invalidated

@@ -4,6 +4,7 @@ batch back and the other changes of the batch still land."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -141,3 +142,54 @@ async def test_a_change_queued_without_waiting_commits_and_none_is_taken_after_s
     with pytest.raises(WriterStopped):
         await writer.run(record("later"))
     assert [update.event_type for update in published] == ["a", "b"]
+
+
+async def test_a_connection_lost_while_idle_costs_no_change(database_url: str) -> None:
+    """The writer keeps its connection between batches; if the database drops it meanwhile, the
+    next batch runs again on a fresh connection instead of failing its callers."""
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+    kept: list = []
+
+    async def remember(tx: Transaction) -> str:
+        kept.append(await tx.conn.get_raw_connection())
+        return await record("before")(tx)
+
+    assert await writer.run(remember) == "before"
+    await _lose(kept[0].driver_connection)  # gone, as after a database restart
+    assert await writer.run(record("after")) == "after"
+    await writer.stop()
+    async with engine.connect() as conn:
+        logged = [(row.sequence, row.event_type) for row in await conn.execute(select(t.order_events))]
+    await engine.dispose()
+    assert sorted(logged) == [(1, "before"), (2, "after")]
+    assert [update.sequence for update in published] == [1, 2]
+
+
+async def _lose(driver: object) -> None:
+    """Close a connection under the pool's feet, as the database would."""
+    import aiosqlite
+
+    if isinstance(driver, aiosqlite.Connection):
+        await driver._execute(driver._conn.close)  # the sqlite3 handle, on aiosqlite's own thread
+    else:
+        await driver.close()  # type: ignore[attr-defined]  # asyncpg
+
+
+async def test_an_unexpected_error_while_writing_fails_its_batch_and_the_writer_goes_on(database_url: str) -> None:
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+
+    class Unencodable:
+        """Not a datetime: the event log's time column refuses it only when the batch is written."""
+
+    async def odd(tx: Transaction) -> None:
+        tx.record("odd", strategy_id="s", symbol="X")
+        tx.updates[-1] = replace(tx.updates[-1], time=Unencodable())  # type: ignore[arg-type]
+
+    failed = await asyncio.gather(writer.run(odd), return_exceptions=True)
+    assert await writer.run(record("after")) == "after"
+    await writer.stop()
+    await engine.dispose()
+    assert type(failed[0]).__name__ == "StoreUnavailable"
+    assert [(update.sequence, update.event_type) for update in published] == [(1, "after")]
