@@ -179,10 +179,15 @@ class GroupCommitWriter:
         assert tx is not None
         if tx.updates:
             self._last_sequence = tx.updates[-1].sequence
-        for hook in tx._on_commit:
-            hook()
+        # Committed: whatever a hook does, the callers get their results and the writer goes on.
+        hooks = list(tx._on_commit)
         if tx.updates:
-            self._on_commit(tx.updates, payloads)
+            hooks.append(lambda: self._on_commit(tx.updates, payloads))
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - a bug in memory-side bookkeeping, not in the data
+                log.exception("a hook after a committed batch failed; the batch stays committed")
         for future, result, error in results:
             if future.done():
                 continue

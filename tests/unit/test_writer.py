@@ -193,3 +193,21 @@ async def test_an_unexpected_error_while_writing_fails_its_batch_and_the_writer_
     await engine.dispose()
     assert type(failed[0]).__name__ == "StoreUnavailable"
     assert [(update.sequence, update.event_type) for update in published] == [(1, "after")]
+
+
+async def test_a_failing_hook_after_the_commit_does_not_stop_the_writer(database_url: str) -> None:
+    engine = create_engine(database_url)
+    await upgrade_to_head(engine)
+    calls: list[str] = []
+
+    def on_commit(updates: list, payloads: list) -> None:
+        calls.append(updates[0].event_type)
+        raise RuntimeError("a bug after the commit")
+
+    writer = GroupCommitWriter(engine, last_sequence=0, clock=lambda: datetime(2026, 11, 25, tzinfo=UTC), on_commit=on_commit)
+    writer.start()
+    assert await writer.run(record("a")) == "a"
+    assert await writer.run(record("b")) == "b"
+    await writer.stop()
+    await engine.dispose()
+    assert calls == ["a", "b"]
