@@ -180,9 +180,9 @@ class GroupCommitWriter:
         if tx.updates:
             self._last_sequence = tx.updates[-1].sequence
         # Committed: whatever a hook does, the callers get their results and the writer goes on.
-        hooks = list(tx._on_commit)
-        if tx.updates:
-            hooks.append(lambda: self._on_commit(tx.updates, payloads))
+        hooks, updates = list(tx._on_commit), tx.updates
+        if updates:
+            hooks.append(lambda: self._on_commit(updates, payloads))
         for hook in hooks:
             try:
                 hook()
@@ -195,7 +195,6 @@ class GroupCommitWriter:
                 future.set_exception(error)
             else:
                 future.set_result(result)
-
 
     @staticmethod
     def _fail(batch: list[tuple[Operation, asyncio.Future[Any]]], failure: Exception) -> None:
