@@ -15,7 +15,16 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from execution.v1 import execution_pb2 as pb
 from execution_server.domain.events import OrderUpdate
 from execution_server.domain.money import InvalidDecimal, format_decimal, parse_decimal
-from execution_server.domain.orders import Order, OrderSpec, OrderStatus, OrderType, Side, TimeInForce
+from execution_server.domain.orders import (
+    LIMIT_PRICED,
+    STOP_PRICED,
+    Order,
+    OrderSpec,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from execution_server.domain.positions import Position
 from execution_server.reconcile.compare import Discrepancy
 from execution_server.reconcile.runner import ReconcileReport
@@ -54,10 +63,6 @@ SIDE_TO_PROTO = {domain: wire for wire, domain in SIDES.items()}
 ORDER_TYPE_TO_PROTO = {domain: wire for wire, domain in ORDER_TYPES.items()}
 TIME_IN_FORCE_TO_PROTO = {domain: wire for wire, domain in TIMES_IN_FORCE.items() if wire}
 STATUS_TO_PROTO = {domain: wire for wire, domain in STATUSES.items()}
-# The order types that take each price, read once from the domain's properties: each reading
-# of a property costs an enum lookup, and every PlaceOrder asked four of them.
-NEEDS_LIMIT_PRICE = frozenset(order_type for order_type in OrderType if order_type.needs_limit_price)
-NEEDS_STOP_PRICE = frozenset(order_type for order_type in OrderType if order_type.needs_stop_price)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
@@ -128,8 +133,8 @@ def order_spec_from_proto(request: pb.PlaceOrderRequest) -> OrderSpec:
 
 
 def _check_prices(problems: _Violations, order_type: OrderType, request: pb.PlaceOrderRequest) -> None:
-    needs_limit_price = order_type in NEEDS_LIMIT_PRICE
-    needs_stop_price = order_type in NEEDS_STOP_PRICE
+    needs_limit_price = order_type in LIMIT_PRICED
+    needs_stop_price = order_type in STOP_PRICED
     limit_price, stop_price = request.limit_price, request.stop_price
     if needs_limit_price and not limit_price:
         problems.add("limit_price", f"required for {order_type.value} orders")

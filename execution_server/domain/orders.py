@@ -36,11 +36,17 @@ class OrderType(enum.Enum):
 
     @property
     def needs_limit_price(self) -> bool:
-        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+        return self in LIMIT_PRICED
 
     @property
     def needs_stop_price(self) -> bool:
-        return self in (OrderType.STOP, OrderType.STOP_LIMIT)
+        return self in STOP_PRICED
+
+
+# The types that take each price. The order path tests membership here directly: a property
+# read through the enum costs a call each time, several times per order.
+LIMIT_PRICED = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+STOP_PRICED = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})
 
 
 class TimeInForce(enum.Enum):

@@ -39,9 +39,9 @@ from execution_server.brokers.simulated.facts import (
     Triggered,
 )
 from execution_server.brokers.simulated.ledger import Ledger
-from execution_server.brokers.simulated.order import LIMIT_TYPES, STOP_TYPES, SimOrder
+from execution_server.brokers.simulated.order import SimOrder
 from execution_server.domain.money import ZERO
-from execution_server.domain.orders import OrderSpec, OrderType, Side, TimeInForce
+from execution_server.domain.orders import LIMIT_PRICED, STOP_PRICED, OrderSpec, OrderType, Side, TimeInForce
 
 SESSION_CLOSE_REASON = "expired at session close"
 _ONCE = (TimeInForce.IOC, TimeInForce.FOK)
@@ -195,8 +195,8 @@ def refusal_of(spec: OrderSpec) -> str | None:
         return f"quantity must be a positive decimal, got {spec.quantity!r}"
     order_type = spec.order_type
     for name, needed, value in (
-        ("limit price", order_type in LIMIT_TYPES, spec.limit_price),
-        ("stop price", order_type in STOP_TYPES, spec.stop_price),
+        ("limit price", order_type in LIMIT_PRICED, spec.limit_price),
+        ("stop price", order_type in STOP_PRICED, spec.stop_price),
     ):
         if needed and value is None:
             return f"{name} is required for a {spec.order_type.value} order"

@@ -23,7 +23,7 @@ from execution_server.brokers.simulated.facts import (
     order_id_for,
 )
 from execution_server.domain.money import ZERO
-from execution_server.domain.orders import OrderStatus, OrderType, Side, TimeInForce
+from execution_server.domain.orders import STOP_PRICED, OrderStatus, OrderType, Side, TimeInForce
 
 # Broker word → our status, one table. Accepted is SUBMITTED: the broker never has PENDING.
 STATUS_BY_BROKER_STATUS: dict[str, OrderStatus] = {
@@ -35,11 +35,6 @@ STATUS_BY_BROKER_STATUS: dict[str, OrderStatus] = {
     "rejected": OrderStatus.REJECTED,
 }
 OPEN_BROKER_STATUSES = frozenset({NEW, PARTIALLY_FILLED})
-
-# The domain's OrderType.needs_*_price, worked out once: read through the enum they cost a
-# property call each time, several times per order on the matching path.
-LIMIT_TYPES = tuple(t for t in OrderType if t.needs_limit_price)
-STOP_TYPES = tuple(t for t in OrderType if t.needs_stop_price)
 
 
 @dataclass(slots=True, eq=False)
@@ -84,7 +79,7 @@ class SimOrder:
 
     @property
     def waits_for_stop(self) -> bool:
-        return self.order_type in STOP_TYPES and not self.triggered
+        return self.order_type in STOP_PRICED and not self.triggered
 
     def snapshot(self) -> OrderRestored:
         return OrderRestored(
