@@ -73,25 +73,24 @@ def order_from_row(row: Mapping[str, Any]) -> Order:
 
 def order_to_json(order: Order) -> str:
     row = order_to_row(order)
-    for key in _NOT_JSON:
+    # Only these need converting: the rest are str, bool or None, which JSON carries as they are.
+    for key in (*_DECIMAL_KEYS, *_TIME_KEYS):
         row[key] = _jsonable(row[key])
     return _JSON.encode(row)
 
 
 def order_from_json(text: str) -> Order:
     raw = json.loads(text)
-    for key in ("quantity", "filled_quantity", "limit_price", "stop_price", "average_fill_price"):
+    for key in _DECIMAL_KEYS:
         raw[key] = Decimal(raw[key]) if raw[key] is not None else None
-    for key in ("created_at", "updated_at"):
+    for key in _TIME_KEYS:
         raw[key] = datetime.fromisoformat(raw[key])
     return order_from_row(raw)
 
 
-# The row's only values that JSON cannot carry as they are; the rest are str, bool or None,
-# which _jsonable would return unchanged, so only these are passed through it.
-_NOT_JSON = (
-    "quantity", "limit_price", "stop_price", "filled_quantity", "average_fill_price", "created_at", "updated_at"
-)
+# The row's values that JSON writes as text, both ways.
+_DECIMAL_KEYS = ("quantity", "limit_price", "stop_price", "filled_quantity", "average_fill_price")
+_TIME_KEYS = ("created_at", "updated_at")
 # One encoder for every snapshot: json.dumps builds a new one on each call given separators.
 _JSON = json.JSONEncoder(separators=(",", ":"))
 

@@ -60,13 +60,11 @@ _FILL_EXISTS = select(t.fills.c.execution_id).where(t.fills.c.execution_id == bi
 
 async def insert_orders(conn: AsyncConnection, orders: Sequence[tuple[Order, int]]) -> None:
     """New orders, each with its position (the sequence of its "placed" event)."""
-    if orders:
-        await bulk.executemany(conn, _INSERT_ORDER, [order_to_row(order, position) for order, position in orders])
+    await bulk.executemany(conn, _INSERT_ORDER, [order_to_row(order, position) for order, position in orders])
 
 
 async def update_orders(conn: AsyncConnection, orders: Sequence[Order]) -> None:
-    if orders:
-        await bulk.executemany(conn, _UPDATE_ORDER, [_update_values(order) for order in orders])
+    await bulk.executemany(conn, _UPDATE_ORDER, [_update_values(order) for order in orders])
 
 
 def _update_values(order: Order) -> dict[str, object]:
