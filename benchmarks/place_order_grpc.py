@@ -28,7 +28,7 @@ import grpc
 sys.path.insert(0, str(Path(__file__).parent))
 from stream_grpc import place_orders, settings_for  # noqa: E402  (a sibling script)
 
-from execution_server.app import Application, freeze_startup_heap  # noqa: E402
+from execution_server.app import Application, tune_collector  # noqa: E402
 
 BARE_METHOD = "/bench.Bare/Unary"
 
@@ -84,7 +84,7 @@ async def main(args: argparse.Namespace) -> None:
         root = Path(directory)
         app = Application(settings_for(f"sqlite+aiosqlite:///{root / 'execution.db'}", root, 10_000))
         await app.start()
-        freeze_startup_heap()  # as `execution-server serve` does
+        tune_collector()  # as `execution-server serve` does
         bare, bare_port = await bare_server()
         try:
             for rate in args.rates:

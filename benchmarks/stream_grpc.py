@@ -65,7 +65,7 @@ import grpc
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution_server.api.convert import encode_update
-from execution_server.app import Application, freeze_startup_heap
+from execution_server.app import Application, tune_collector
 from execution_server.config import ReconcileConfig, Settings, SimulatorConfig, StreamConfig
 from execution_server.domain.events import OrderUpdate
 from execution_server.store import repository
@@ -464,7 +464,7 @@ async def latency(pool: ProcessPoolExecutor, settings: Settings, args: argparse.
     """(c), on a fresh database each time."""
     app = Application(settings)
     await app.start()
-    freeze_startup_heap()  # as `execution-server serve` does
+    tune_collector()  # as `execution-server serve` does
     try:
         commits = record_commits(app)
         address = f"127.0.0.1:{app.port}"

@@ -257,22 +257,32 @@ class Application:
         await self.engine.dispose()
 
 
-def freeze_startup_heap() -> None:
-    """Takes what start-up left alive (modules, gRPC, SQLAlchemy, the loaded state) out of the
-    cyclic collector's full passes. A full pass walks every tracked object and holds the event
-    loop while it does: with these in it, each one stalled the loop for 50-80 ms at 1,000 orders/s,
-    which was the whole of a stream subscriber's p99 (benchmarks/stream_grpc.py). Frozen objects
-    are still freed when their last reference goes; only cycles among them would never be
-    collected, so this runs once, after a collection, on what lives as long as the process."""
+# Full collections wait for this many collections of the middle generation (the default is
+# 10): about one a minute at 1,000 orders/s instead of one a second. Each pauses the loop; what
+# they found in the stream benchmark was 0-75 objects, so memory does not notice.
+FULL_COLLECTION_EVERY = 1_000
+
+
+def tune_collector() -> None:
+    """Keeps the cyclic collector's full passes off the event loop's critical path.
+
+    A full pass walks every tracked object and holds the loop while it does. Start-up leaves
+    ~90,000 (modules, gRPC, SQLAlchemy, the loaded state); with them in each pass, each one
+    stalled the loop 50-80 ms, once a second at 1,000 orders/s, and that was the whole of a
+    stream subscriber's p99 (benchmarks/stream_grpc.py). They are frozen here, after a
+    collection: frozen objects are still freed when their last reference goes, only cycles among
+    them would never be collected, so this runs once, on what lives as long as the process."""
     gc.collect()
     gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
 
 
 async def serve(settings: Settings, stop_signal: asyncio.Event) -> None:
     app = Application(settings)
     try:
         await app.start()
-        freeze_startup_heap()
+        tune_collector()
         # SIGHUP re-reads the risk limits; a file that does not parse leaves the old ones in force.
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, app.risk.reload_limits)
         print(
