@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/stream_grpc.py [--updates 50000] [--repeat 3] [--subscribers 100]
         [--rates 1000[,200,...]] [--seconds 5] [--stream updates|batches|both] [--window-size 10000]
-        [--batch-interval SECONDS]
+        [--batch-interval SECONDS] [--filtered]
         [--database-url URL]
 
 Every client runs in a process of its own (multiprocessing, spawn); the servers run in this one.
@@ -33,7 +33,10 @@ before it, and the verdict is the median of the pairs' ratios (target >= 0.8).
                 clock). Target p99 < 50 ms. Also printed: the delay from the transaction's
                 start (StreamOrderUpdatesResponse.time), which adds the writer's batch time. `--stream` picks
                 StreamOrderUpdates (one update per message), StreamOrderUpdateBatches
-                (every update ready per message), or both in turn.
+                (every update ready per message), or both in turn. By default every
+                subscriber follows every update (100 x the updates: the worst case); with
+                `--filtered` each follows a strategy of its own, as strategies do, and the
+                orders go round those strategies.
 
 Clients use an identity deserializer: for throughput they count messages and parse only the
 last one; for latency they stamp each message's arrival and parse it after the run. Both sides' CPU use is printed: on a small
@@ -129,20 +132,23 @@ def drain_batches(address: str, request: bytes, count: int) -> dict[str, Any]:
     return asyncio.run(run())
 
 
-def subscribe_and_time(address: str, subscribers: int, after: int, batches: bool) -> dict[str, Any]:
+def subscribe_and_time(address: str, subscribers: int, after: int, batches: bool, filtered: bool) -> dict[str, Any]:
     """`subscribers` streams from `after` until each sees the end order's fill. Returns, per
     delivery, its sequence and arrival time (the server joins them with commit times), and the
     delay from the writer's transaction start (StreamOrderUpdatesResponse.time) in ms.
-    With `batches`, StreamOrderUpdateBatches (every update of each message is timed).
+    With `batches`, StreamOrderUpdateBatches (every update of each message is timed). With
+    `filtered`, subscriber i follows only strategy_of(i); otherwise every one sees everything.
 
     While the streams run, a message is only stamped with its arrival time and kept as bytes;
     it is parsed after the run. Parsing 100 subscribers' updates as they arrive would cost this
     client as much CPU as the server spends sending them, on the same two cores, and that is
     the measuring instrument's load, not the service's."""
     method = "StreamOrderUpdateBatches" if batches else "StreamOrderUpdates"
-    request = (
-        pb.StreamOrderUpdateBatchesRequest(after_sequence=after) if batches else pb.StreamOrderUpdatesRequest(after_sequence=after)
-    ).SerializeToString()
+    request_type = pb.StreamOrderUpdateBatchesRequest if batches else pb.StreamOrderUpdatesRequest
+    requests = [
+        request_type(after_sequence=after, strategy_id=strategy_of(i) if filtered else "").SerializeToString()
+        for i in range(subscribers)
+    ]
     end_mark = END_STRATEGY.encode()
 
     def updates_of(message: bytes) -> Sequence[pb.StreamOrderUpdatesResponse]:
@@ -151,9 +157,11 @@ def subscribe_and_time(address: str, subscribers: int, after: int, batches: bool
         return [pb.StreamOrderUpdatesResponse.FromString(message)]
 
     def is_end(update: pb.StreamOrderUpdatesResponse) -> bool:
-        return update.order.strategy_id == END_STRATEGY and update.event_type == "fill"
+        return update.event_type == "fill" and (
+            update.order.strategy_id == END_STRATEGY or update.order.client_order_id.startswith(END_STRATEGY)
+        )
 
-    async def one(channel: grpc.aio.Channel, arrivals: list[tuple[float, bytes]]) -> None:
+    async def one(channel: grpc.aio.Channel, request: bytes, arrivals: list[tuple[float, bytes]]) -> None:
         call = channel.unary_stream(
             f"/execution.v1.ExecutionService/{method}", request_serializer=_identity, response_deserializer=_identity
         )(request)
@@ -171,7 +179,7 @@ def subscribe_and_time(address: str, subscribers: int, after: int, batches: bool
         arrivals: list[list[tuple[float, bytes]]] = [[] for _ in range(subscribers)]
         async with grpc.aio.insecure_channel(address) as channel:
             cpu, start = time.process_time(), time.perf_counter()
-            await asyncio.gather(*(one(channel, mine) for mine in arrivals))
+            await asyncio.gather(*(one(channel, request, mine) for request, mine in zip(requests, arrivals, strict=True)))
             seconds = time.perf_counter() - start
             cpu = (time.process_time() - cpu) / seconds
         sequences, times, from_begin, counts = array("q"), array("d"), [], set()
@@ -211,9 +219,14 @@ def commit_delays(result: dict[str, Any], commits: list[tuple[int, float]]) -> l
     return delays
 
 
-def place_orders(address: str, rate: float, seconds: float) -> dict[str, Any]:
-    """Open loop: PlaceOrder calls started at `rate` per second whatever the replies, then one
-    end order once every reply is in."""
+def strategy_of(index: int) -> str:
+    return f"bench-{index}"
+
+
+def place_orders(address: str, rate: float, seconds: float, strategies: int) -> dict[str, Any]:
+    """Open loop: PlaceOrder calls started at `rate` per second whatever the replies, then the
+    end order once every reply is in. With `strategies`, the orders go round strategy_of(0..n-1)
+    and each of them gets an end order of its own (client order id END_STRATEGY-i)."""
 
     async def run() -> dict[str, Any]:
         async with grpc.aio.insecure_channel(address) as channel:
@@ -225,19 +238,21 @@ def place_orders(address: str, rate: float, seconds: float) -> dict[str, Any]:
             for i in range(total):
                 await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
                 request = pb.PlaceOrderRequest(
-                    strategy_id="bench", symbol="AAPL", side=next(sides), quantity="1", order_type=pb.ORDER_TYPE_MARKET
+                    strategy_id=strategy_of(i % strategies) if strategies else "bench", symbol="AAPL",
+                    side=next(sides), quantity="1", order_type=pb.ORDER_TYPE_MARKET,
                 )
                 calls.append(asyncio.ensure_future(stub.PlaceOrder(request)))
             issued = time.perf_counter() - start
             replies = await asyncio.gather(*calls, return_exceptions=True)
             answered = time.perf_counter() - start
             cpu = (time.process_time() - cpu) / answered
-            await stub.PlaceOrder(
-                pb.PlaceOrderRequest(
-                    strategy_id=END_STRATEGY, symbol="AAPL", side=pb.SIDE_BUY, quantity="1",
-                    order_type=pb.ORDER_TYPE_MARKET,
-                )
-            )
+            ends = [
+                pb.PlaceOrderRequest(strategy_id=strategy_of(i), client_order_id=f"{END_STRATEGY}-{i}")
+                for i in range(strategies)
+            ] or [pb.PlaceOrderRequest(strategy_id=END_STRATEGY)]
+            for end in ends:
+                end.MergeFrom(pb.PlaceOrderRequest(symbol="AAPL", side=pb.SIDE_BUY, quantity="1", order_type=pb.ORDER_TYPE_MARKET))
+            await asyncio.gather(*(stub.PlaceOrder(end) for end in ends))
         failed = [reply for reply in replies if isinstance(reply, BaseException)]
         errors = sorted({f"{e.code().name}: {e.details()}" if isinstance(e, grpc.aio.AioRpcError) else repr(e) for e in failed})
         rejected = [r for r in replies if not isinstance(r, BaseException) and r.order.status == pb.ORDER_STATUS_REJECTED]
@@ -470,10 +485,11 @@ async def latency(pool: ProcessPoolExecutor, settings: Settings, args: argparse.
         address = f"127.0.0.1:{app.port}"
         after = app.fanout.high_water_mark
         subscribers = asyncio.ensure_future(
-            in_process(pool, subscribe_and_time, address, args.subscribers, after, batches)
+            in_process(pool, subscribe_and_time, address, args.subscribers, after, batches, args.filtered)
         )
         await wait_for_subscribers(app, args.subscribers)
-        load, server_cpu = await in_process(pool, place_orders, address, rate, args.seconds)
+        strategies = args.subscribers if args.filtered else 0
+        load, server_cpu = await in_process(pool, place_orders, address, rate, args.seconds, strategies)
         result, _ = await subscribers
         committed = app.fanout.high_water_mark - after
     finally:
@@ -481,8 +497,9 @@ async def latency(pool: ProcessPoolExecutor, settings: Settings, args: argparse.
         gc.unfreeze()  # the next run's server starts from a heap like a fresh process's
     delays, from_begin = commit_delays(result, commits), result["from_begin"]
     stream = "StreamOrderUpdateBatches" if batches else "StreamOrderUpdates"
+    following = "each following its own strategy" if args.filtered else "each following every update"
     print(
-        f"(c) {args.subscribers} subscribers of {stream}, orders asked at {rate:,.0f}/s for {args.seconds:g} s: "
+        f"(c) {args.subscribers} subscribers of {stream}, {following}, orders asked at {rate:,.0f}/s for {args.seconds:g} s: "
         f"issued {load['issued_per_second']:,.0f}/s, all answered by {load['answered_per_second']:,.0f}/s "
         f"({load['placed']:,} placed, {load['rejected']} rejected, {load['failed']} failed {load['errors']}); "
         f"{committed:,} updates, {result['received']:,} deliveries in {result['messages']:,} messages "
@@ -543,6 +560,10 @@ if __name__ == "__main__":
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and of each replay in (b)")
     parser.add_argument("--window-size", type=int, default=10_000)
+    parser.add_argument(
+        "--filtered", action="store_true",
+        help="(c): each subscriber follows one strategy of its own, and the orders go round those strategies",
+    )
     parser.add_argument(
         "--batch-interval", type=float, default=None,
         help="[stream] batch_interval_seconds for the server (default: the service's default)",
