@@ -247,6 +247,11 @@ async def min_sequence(conn: AsyncConnection) -> int | None:
     return int(value) if value is not None else None
 
 
+async def has_event(conn: AsyncConnection, sequence: int) -> bool:
+    query = select(t.order_events.c.sequence).where(t.order_events.c.sequence == sequence)
+    return (await conn.execute(query)).first() is not None
+
+
 async def trim_events(conn: AsyncConnection, keep_after: int) -> None:
     """Retention: delete log entries at or below a sequence (orders and fills stay)."""
     await conn.execute(delete(t.order_events).where(t.order_events.c.sequence <= keep_after))

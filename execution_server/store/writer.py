@@ -13,6 +13,13 @@ it rolls the whole batch back: the failing caller gets its error and the other o
 the batch run again in the next one. A database error fails the whole batch: every caller in
 it gets the error. Either way in-memory changes are undone through the rollback hooks and the
 sequence counter is rewound.
+
+A failure during COMMIT itself (the connection dropped after the COMMIT was sent) leaves it
+unknown whether the batch committed. The writer asks the database on a fresh connection
+whether the batch's last sequence is in the log: if it is, the batch committed and is treated
+as such; if not, it is rolled back as above. If the database cannot be asked, the batch's
+callers are told it failed, and its sequence numbers are skipped rather than handed out again:
+had it committed after all, reusing them would make every later batch collide with it.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ from execution_server.store.transaction import Transaction
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 512
+# Waits before each attempt to ask whether a batch whose COMMIT failed is in the log: a few
+# seconds in all, enough for a database restart or a proxy to come back.
+OUTCOME_ASK_DELAYS = (0.0, 0.1, 0.4, 1.0, 2.0)
 
 
 class StoreUnavailable(Exception):
@@ -156,18 +166,30 @@ class GroupCommitWriter:
                 await self._commit_batch([item])
             return
         except (SQLAlchemyError, OSError) as error:
-            self._undo(tx)
             await self._release_connection()  # it may be broken: the next batch takes a fresh one
-            if isinstance(error, DBAPIError) and error.connection_invalidated and not reached_commit and not retried:
-                # The kept connection was found dead before the commit (the database restarted,
-                # a proxy dropped it while idle): nothing was written, so the batch runs again,
-                # once, on a fresh connection, which the pool checks before handing it over.
-                log.warning("the writer's connection was lost (%s); running the batch again on a new one", error)
-                await self._commit_batch(batch, retried=True)
+            committed = await self._committed_anyway(tx) if reached_commit else False
+            if committed:
+                log.warning("the COMMIT failed (%s) but the batch is in the log: it committed", error)
+            else:
+                self._undo(tx)
+                if committed is None:
+                    assert tx is not None  # only a batch that logged updates can be in doubt
+                    self._last_sequence = tx.updates[-1].sequence  # never handed out again
+                    log.error(
+                        "the COMMIT of a batch of %d changes failed (%s) and the database could not be asked "
+                        "whether it landed; its callers are told it failed. If it did land, the in-memory state "
+                        "lags the database until a restart reloads it", len(batch), error,
+                    )
+                elif isinstance(error, DBAPIError) and error.connection_invalidated and not reached_commit and not retried:
+                    # The kept connection was found dead before the commit (the database restarted,
+                    # a proxy dropped it while idle): nothing was written, so the batch runs again,
+                    # once, on a fresh connection, which the pool checks before handing it over.
+                    log.warning("the writer's connection was lost (%s); running the batch again on a new one", error)
+                    await self._commit_batch(batch, retried=True)
+                    return
+                log.error("batch of %d changes rolled back: %s", len(batch), error)
+                self._fail(batch, StoreUnavailable(f"the database refused the change: {error.__class__.__name__}"))
                 return
-            log.error("batch of %d changes rolled back: %s", len(batch), error)
-            self._fail(batch, StoreUnavailable(f"the database refused the change: {error.__class__.__name__}"))
-            return
         except Exception as error:  # noqa: BLE001 - a surprise from the driver or the encoding
             # Not one operation's (those are caught above): the batch is rolled back and its
             # callers told, rather than the writer dying and every caller waiting for ever.
@@ -195,6 +217,21 @@ class GroupCommitWriter:
                 future.set_exception(error)
             else:
                 future.set_result(result)
+
+    async def _committed_anyway(self, tx: Transaction | None) -> bool | None:
+        """After a failure during COMMIT: whether the batch committed, by its last sequence in
+        the log, read on a fresh connection; None if the database cannot be asked. A batch that
+        logged no update took no sequence number and cannot be told: it counts as not committed."""
+        if tx is None or not tx.updates:
+            return False
+        for delay in OUTCOME_ASK_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                async with self._engine.connect() as conn:
+                    return await repository.has_event(conn, tx.updates[-1].sequence)
+            except (SQLAlchemyError, OSError) as error:
+                log.warning("asking whether a batch committed failed: %s", error)
+        return None
 
     @staticmethod
     def _fail(batch: list[tuple[Operation, asyncio.Future[Any]]], failure: Exception) -> None:

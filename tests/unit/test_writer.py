@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from execution_server.store import tables as t
@@ -126,8 +127,6 @@ async def test_after_a_database_error_the_next_batch_commits_on_a_fresh_connecti
 
 
 async def test_a_change_queued_without_waiting_commits_and_none_is_taken_after_stop(database_url: str) -> None:
-    import pytest
-
     from execution_server.store.writer import WriterStopped
 
     published: list = []
@@ -211,3 +210,83 @@ async def test_a_failing_hook_after_the_commit_does_not_stop_the_writer(database
     await writer.stop()
     await engine.dispose()
     assert calls == ["a", "b"]
+
+
+def _fail_next_commit(engine: object, *, lands: bool) -> None:
+    """The next COMMIT fails as it does when the connection drops with the COMMIT sent: the
+    database has committed it (`lands`) or not, and the writer cannot tell which."""
+    dialect = engine.sync_engine.dialect  # type: ignore[attr-defined]
+    commit = dialect.do_commit
+
+    def do_commit(dbapi_connection: object) -> None:
+        dialect.do_commit = commit  # once
+        if lands:
+            commit(dbapi_connection)
+        raise dialect.loaded_dbapi.OperationalError("the connection was lost during COMMIT")
+
+    dialect.do_commit = do_commit
+
+
+async def _logged(engine: object) -> list[tuple[int, str]]:
+    async with engine.connect() as conn:  # type: ignore[attr-defined]
+        return sorted((row.sequence, row.event_type) for row in await conn.execute(select(t.order_events)))
+
+
+async def test_a_commit_that_landed_despite_its_error_counts_as_committed(database_url: str) -> None:
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+    assert await writer.run(record("a")) == "a"
+    _fail_next_commit(engine, lands=True)
+    assert await writer.run(record("b")) == "b"  # the log says it committed: its caller is told so
+    assert await writer.run(record("c")) == "c"
+    await writer.stop()
+    logged = await _logged(engine)
+    await engine.dispose()
+    assert logged == [(1, "a"), (2, "b"), (3, "c")]
+    assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (2, "b"), (3, "c")]
+
+
+async def test_a_commit_that_did_not_land_is_rolled_back_and_its_numbers_reused(database_url: str) -> None:
+    published: list = []
+    undone: list[str] = []
+    engine, writer = await _writer(database_url, published)
+
+    async def b(tx: Transaction) -> str:
+        tx.on_rollback(lambda: undone.append("b"))
+        return await record("b")(tx)
+
+    assert await writer.run(record("a")) == "a"
+    _fail_next_commit(engine, lands=False)
+    failed = await asyncio.gather(writer.run(b), return_exceptions=True)
+    assert await writer.run(record("c")) == "c"
+    await writer.stop()
+    logged = await _logged(engine)
+    await engine.dispose()
+    assert type(failed[0]).__name__ == "StoreUnavailable" and undone == ["b"]
+    assert logged == [(1, "a"), (2, "c")]  # no gap: sequence 2 was never committed before
+    assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (2, "c")]
+
+
+async def test_a_commit_in_doubt_never_has_its_numbers_reused(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database cannot be asked whether the COMMIT landed (it did): the caller is told it
+    failed, and the next batch takes the numbers after it, instead of colliding with it."""
+    from execution_server.store import repository, writer as writer_module
+
+    async def unreachable(conn: object, sequence: int) -> bool:
+        raise OSError("the database is unreachable")
+
+    monkeypatch.setattr(writer_module, "OUTCOME_ASK_DELAYS", (0.0, 0.0))
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+    assert await writer.run(record("a")) == "a"
+    _fail_next_commit(engine, lands=True)
+    monkeypatch.setattr(repository, "has_event", unreachable)
+    failed = await asyncio.gather(writer.run(record("b")), return_exceptions=True)
+    monkeypatch.undo()
+    assert await writer.run(record("c")) == "c"
+    await writer.stop()
+    logged = await _logged(engine)
+    await engine.dispose()
+    assert type(failed[0]).__name__ == "StoreUnavailable"
+    assert logged == [(1, "a"), (2, "b"), (3, "c")]
+    assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (3, "c")]
