@@ -400,6 +400,7 @@ async def throughput(pool: ProcessPoolExecutor, settings: Settings, args: argpar
     bare, bare_port = await bare_server(payload, args.updates)
     app = Application(settings)
     await app.start()  # a restart: the window is empty, the log holds everything
+    tune_collector()  # as `execution-server serve` does
     pairs: dict[str, list[tuple[tuple[dict[str, Any], float], tuple[dict[str, Any], float]]]] = {}
     try:
         address = f"127.0.0.1:{app.port}"
@@ -443,6 +444,7 @@ async def throughput(pool: ProcessPoolExecutor, settings: Settings, args: argpar
     finally:
         await app.stop()
         await bare.stop(0)
+        gc.unfreeze()
 
     print("(a) bare grpc.aio stream, and (b) the service, in pairs run one after the other:")
     for label, runs in pairs.items():

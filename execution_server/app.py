@@ -151,6 +151,7 @@ class Application:
             EXECUTION_SERVICE: ExecutionServicer(
                 self.orders, self.book, self.reconciler, self.fanout,
                 batch_interval=settings.stream.batch_interval_seconds,
+                catch_up_send_slots=settings.stream.catch_up_send_slots,
             ),
             RISK_SERVICE: RiskServicer(self.risk),
         }

@@ -65,6 +65,9 @@ class StreamConfig:
     # live edge: what arrives meanwhile travels in the next message. Bounds the messages a
     # busy service sends (each costs far more CPU than its bytes); 0 sends at every commit.
     batch_interval_seconds: float = 0.005
+    # How many stream messages of subscribers that are behind may be in flight at once (they
+    # take turns): bounds what catching-up readers queue on the event loop ahead of orders.
+    catch_up_send_slots: int = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +216,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError("server.submit_timeout_seconds", "must be positive")
     if not 0 <= settings.stream.batch_interval_seconds <= 1:
         raise ConfigError("stream.batch_interval_seconds", "must be between 0 and 1")
+    if settings.stream.catch_up_send_slots < 1:
+        raise ConfigError("stream.catch_up_send_slots", "must be at least 1")
     if settings.stream.retention_events is not None and settings.stream.retention_events < 1:
         raise ConfigError("stream.retention_events", "must be at least 1 (leave it out to keep everything)")
     if settings.risk:
@@ -292,6 +297,7 @@ def _stream(table: Mapping[str, Any]) -> StreamConfig:
         window_size=int(table.get("window_size", 10_000)),
         retention_events=None if retention in (None, 0) else int(retention),
         batch_interval_seconds=float(table.get("batch_interval_seconds", 0.005)),
+        catch_up_send_slots=int(table.get("catch_up_send_slots", 16)),
     )
 
 

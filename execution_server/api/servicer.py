@@ -12,6 +12,7 @@ from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution_server.api import convert
 from execution_server.api.errors import translate_errors, translate_stream_errors
+from execution_server.api.send_slots import SendSlots
 from execution_server.api.stream_encoding import SharedBatchMessages
 from execution_server.domain.positions import Position
 from execution_server.events.fanout import Fanout
@@ -40,6 +41,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         fanout: Fanout,
         *,
         batch_interval: float = 0.0,
+        catch_up_send_slots: int = 16,
     ) -> None:
         self._orders = orders
         self._positions = positions
@@ -47,6 +49,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         self._fanout = fanout
         self._batch_interval = batch_interval  # seconds between two batch messages, at least
         self._batch_messages = SharedBatchMessages()
+        self._slots = SendSlots(catch_up_send_slots)  # shared by every reader that is behind
 
     @translate_errors
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: grpc.aio.ServicerContext) -> pb.PlaceOrderResponse:
@@ -81,27 +84,48 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
     async def StreamOrderUpdates(
         self, request: pb.StreamOrderUpdatesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:
-        """Yields already-serialised StreamOrderUpdatesResponse bytes (see server.py's handler)."""
+        """Yields already-serialised StreamOrderUpdatesResponse bytes (see server.py's handler).
+        A reader that is behind sends in turn with the others behind (api/send_slots.py)."""
         async with translate_stream_errors(context):
-            updates = self._fanout.subscribe(request.after_sequence, *_filters(request))
+            fanout, slots = self._fanout, self._slots
+            updates = fanout.subscribe(request.after_sequence, *_filters(request))
             async with contextlib.aclosing(updates):
                 async for entry in updates:
-                    yield entry.payload
+                    if entry.sequence >= fanout.high_water_mark:  # at the live edge
+                        yield entry.payload
+                        continue
+                    if not slots.take():
+                        await slots.wait()
+                    try:
+                        yield entry.payload
+                    finally:
+                        slots.give()
 
     async def StreamOrderUpdateBatches(
         self, request: pb.StreamOrderUpdateBatchesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:
         """Yields already-serialised StreamOrderUpdateBatchesResponse bytes, one per batch the
-        fan-out hands over: everything ready when the previous message has been sent."""
+        fan-out hands over: everything ready when the previous message has been sent. A reader
+        that is behind sends in turn with the others behind (api/send_slots.py)."""
         async with translate_stream_errors(context):
             limit = convert.max_updates_from_proto(request)
             strategy_id, symbol = _filters(request)
-            batches = self._fanout.subscribe_batches(
+            fanout, slots = self._fanout, self._slots
+            batches = fanout.subscribe_batches(
                 request.after_sequence, strategy_id, symbol, max_entries=limit, min_interval=self._batch_interval
             )
             async with contextlib.aclosing(batches):
                 async for batch in batches:
-                    yield self._batch_messages.message(strategy_id, symbol, batch)
+                    message = self._batch_messages.message(strategy_id, symbol, batch)
+                    if batch[-1].sequence >= fanout.high_water_mark:  # at the live edge
+                        yield message
+                        continue
+                    if not slots.take():
+                        await slots.wait()
+                    try:
+                        yield message
+                    finally:
+                        slots.give()
 
     @translate_errors
     async def GetPositions(self, request: pb.GetPositionsRequest, context: grpc.aio.ServicerContext) -> pb.GetPositionsResponse:

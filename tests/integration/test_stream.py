@@ -8,6 +8,7 @@ kept small where it matters, so that the log, the window and the live edge are a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -461,3 +462,29 @@ async def test_entries_written_before_payloads_were_stored_are_still_replayed(da
                 break
         assert [m.sequence for m in received] == list(range(1, last + 1))
         assert received[-1].order.order_id == order.order_id
+
+
+async def test_readers_that_are_behind_take_turns_and_each_still_gets_every_update(
+    database_url: str, tmp_path: Path
+) -> None:
+    """One send slot for every reader that is behind: four readers replaying the same backlog
+    from the log, one more going away mid-stream, while orders keep arriving. Each gets every
+    update once, in order, and a reader that comes afterwards finds the slot free again."""
+    settings = small_window(database_url, tmp_path)
+    settings = dataclasses.replace(settings, stream=dataclasses.replace(settings.stream, catch_up_send_slots=1))
+    total = 40 * UPDATES_PER_MARKET_ORDER
+    async with running(settings) as client:
+        await place_market_orders(client, 30)
+        readers = [stream(client, 0) for _ in range(4)]
+        leaver = stream(client, 0)
+        await take(leaver, 5)
+        more = asyncio.ensure_future(place_market_orders(client, 10, strategy_id="later"))
+        leaver.cancel()
+        received = await asyncio.gather(*(take(reader, total) for reader in readers))
+        await more
+        latecomer = await take(stream(client, 0), total)
+        for reader in readers:
+            reader.cancel()
+
+    for updates in [*received, latecomer]:
+        assert sequences(updates) == list(range(1, total + 1))

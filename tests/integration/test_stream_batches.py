@@ -8,6 +8,7 @@ message read is checked to be non-empty, ascending and within its max_updates.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
@@ -310,3 +311,24 @@ async def test_too_many_updates_per_message_is_an_invalid_argument_naming_max_up
     assert status.details[0].Unpack(bad_request)
     assert [violation.field for violation in bad_request.field_violations] == ["max_updates"]
     assert client.app.fanout.subscriber_count == 0
+
+
+async def test_batch_readers_that_are_behind_take_turns_and_each_still_gets_every_update(
+    database_url: str, tmp_path: Path
+) -> None:
+    """As for StreamOrderUpdates: one send slot for every batch reader that is behind, small
+    messages so that each reader needs many, and orders arriving meanwhile."""
+    settings = small_window(database_url, tmp_path)
+    settings = dataclasses.replace(settings, stream=dataclasses.replace(settings.stream, catch_up_send_slots=1))
+    total = 40 * UPDATES_PER_MARKET_ORDER
+    async with running(settings) as client:
+        await place_market_orders(client, 30)
+        readers = [batch_stream(client, 0, max_updates=2) for _ in range(4)]
+        more = asyncio.ensure_future(place_market_orders(client, 10, strategy_id="later"))
+        received = await asyncio.gather(*(take_updates(reader, total, max_updates=2) for reader in readers))
+        await more
+        for reader in readers:
+            reader.cancel()
+
+    for updates in received:
+        assert sequences(updates) == list(range(1, total + 1))

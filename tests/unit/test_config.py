@@ -136,3 +136,14 @@ def test_the_submit_timeout_is_read_and_must_be_positive(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as refused:
         load_settings({"EXECUTION_CONFIG": str(path)})
     assert refused.value.setting == "server.submit_timeout_seconds"
+
+
+def test_the_catch_up_send_slots_are_read_and_at_least_one(tmp_path: Path) -> None:
+    path = tmp_path / "stream.toml"
+    assert load_settings({}).stream.catch_up_send_slots == 16
+    path.write_text("[stream]\ncatch_up_send_slots = 4\n")
+    assert load_settings({"EXECUTION_CONFIG": str(path)}).stream.catch_up_send_slots == 4
+    path.write_text("[stream]\ncatch_up_send_slots = 0\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"EXECUTION_CONFIG": str(path)})
+    assert refused.value.setting == "stream.catch_up_send_slots"
