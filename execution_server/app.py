@@ -157,7 +157,7 @@ class Application:
         }
         if self.broker.name == "simulated":
             services[SIMULATOR_SERVICE] = SimulatorServicer(self.broker)
-        self.server = GrpcServer(settings.grpc_address, services)
+        self.server = GrpcServer(settings.grpc_address, services, keepalive_seconds=settings.keepalive_seconds)
 
         self.writer.start()
         await self.broker.start()

@@ -88,6 +88,9 @@ class Settings:
     # How long PlaceOrder waits for the broker to acknowledge a submission; after that the outcome
     # is unknown: the order stays PENDING (in flight) and is looked up by client order id.
     submit_timeout_seconds: float = 10.0
+    # A connection without traffic this long is pinged: long-lived streams then survive proxies
+    # and NATs that drop idle connections (often after 30 to 60 s).
+    keepalive_seconds: float = 20.0
     # How long an unknown submission outcome is looked up by client order id before it is left to reconciliation.
     settle_attempts: int = 5
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
@@ -145,7 +148,7 @@ def _apply_file(settings: Settings, path: Path) -> Settings:
     for key in ("grpc_address", "broker", "database_url", "trading_mode", "log_level"):
         if key in server:
             changes[key] = str(server[key])
-    for key in ("grace_seconds", "cancel_wait_seconds", "submit_timeout_seconds"):
+    for key in ("grace_seconds", "cancel_wait_seconds", "submit_timeout_seconds", "keepalive_seconds"):
         if key in server:
             changes[key] = _number(f"server.{key}", server[key])
     if "migrate_on_start" in server:
@@ -214,6 +217,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError("stream.window_size", "must be at least 1")
     if settings.submit_timeout_seconds <= 0:
         raise ConfigError("server.submit_timeout_seconds", "must be positive")
+    if not 0.1 <= settings.keepalive_seconds <= 3600:
+        raise ConfigError("server.keepalive_seconds", "must be between 0.1 and 3600")
     if not 0 <= settings.stream.batch_interval_seconds <= 1:
         raise ConfigError("stream.batch_interval_seconds", "must be between 0 and 1")
     if settings.stream.catch_up_send_slots < 1:

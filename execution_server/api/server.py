@@ -20,15 +20,18 @@ EXECUTION_SERVICE = execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"
 RISK_SERVICE = risk_pb2.DESCRIPTOR.services_by_name["RiskService"]
 SIMULATOR_SERVICE = simulator_pb2.DESCRIPTOR.services_by_name["SimulatorService"]
 
-# Long server streams: ping idle connections so that proxies and NATs keep them open, and let
-# clients ping as often as every 10 s without being told to go away.
-SERVER_OPTIONS: list[tuple[str, Any]] = [
-    ("grpc.keepalive_time_ms", 20_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
-    ("grpc.http2.max_pings_without_data", 0),
-]
+def server_options(keepalive_seconds: float) -> list[tuple[str, Any]]:
+    """Long server streams: ping every connection after `keepalive_seconds` without traffic, so
+    that proxies and NATs that drop idle connections keep them open, however long no update
+    comes (no limit on pings without data); and let clients ping as often as every 10 s without
+    being told to go away."""
+    return [
+        ("grpc.keepalive_time_ms", int(keepalive_seconds * 1000)),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
 
 # Methods whose handler yields bytes already serialised once (the order streams' fan-out).
 PRESERIALISED = {
@@ -59,15 +62,16 @@ def method_handlers(service: ServiceDescriptor, servicer: object) -> dict[str, g
 
 
 class GrpcServer:
-    def __init__(self, address: str, services: Mapping[ServiceDescriptor, object]) -> None:
+    def __init__(self, address: str, services: Mapping[ServiceDescriptor, object], *, keepalive_seconds: float = 20.0) -> None:
         self._address = address
+        self._keepalive_seconds = keepalive_seconds
         self._services = services
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
         self.port = 0
 
     async def start(self) -> int:
-        server = grpc.aio.server(options=SERVER_OPTIONS)
+        server = grpc.aio.server(options=server_options(self._keepalive_seconds))
         for service, servicer in self._services.items():
             handlers = method_handlers(service, servicer)
             server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))

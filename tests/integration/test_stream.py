@@ -26,6 +26,7 @@ from execution.v1 import simulator_pb2 as sim
 from execution_server.config import Settings, StreamConfig
 from execution_server.store import repository
 from tests.harness import Client, running, settings_for
+from tests.idle_proxy import IdleDroppingProxy
 from tests.waiting import eventually
 
 HANG_GUARD_SECONDS = 30  # only turns a hang into a failure; no test asserts a duration
@@ -488,3 +489,29 @@ async def test_readers_that_are_behind_take_turns_and_each_still_gets_every_upda
 
     for updates in [*received, latecomer]:
         assert sequences(updates) == list(range(1, total + 1))
+
+
+@pytest.mark.parametrize(("keepalive_seconds", "survives"), [(0.2, True), (60.0, False)])
+async def test_keepalive_pings_keep_an_idle_stream_open_through_a_proxy_that_drops_idle_connections(
+    database_url: str, tmp_path: Path, keepalive_seconds: float, survives: bool
+) -> None:
+    """The proxy drops a connection after 2 s without a byte. A stream that gets no update for
+    4 s survives it when the server pings idle connections every 0.2 s, and receives the next
+    order's updates. The control, pings 60 s apart: the proxy drops the connection and the
+    stream ends UNAVAILABLE, so the client knows to reconnect and resume."""
+    settings = settings_for(database_url, tmp_path, keepalive_seconds=keepalive_seconds)
+    async with running(settings) as client, IdleDroppingProxy(client.app.port, idle_seconds=2.0) as proxy:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{proxy.port}") as channel:
+            call = execution_pb2_grpc.ExecutionServiceStub(channel).StreamOrderUpdates(pb.StreamOrderUpdatesRequest())
+            await eventually(lambda: subscriber_count(client), lambda count: count == 1)
+            await asyncio.sleep(4.0)  # no update: only pings, if any, cross the proxy
+            await client.place()  # through a direct channel
+            if survives:
+                updates = await take(call, UPDATES_PER_MARKET_ORDER)
+                assert [update.event_type for update in updates] == ["placed", "submitted", "fill"]
+                assert proxy.dropped == 0
+            else:
+                with pytest.raises(grpc.aio.AioRpcError) as ended:
+                    await take(call, 1)
+                assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert proxy.dropped == 1

@@ -147,3 +147,14 @@ def test_the_catch_up_send_slots_are_read_and_at_least_one(tmp_path: Path) -> No
     with pytest.raises(ConfigError) as refused:
         load_settings({"EXECUTION_CONFIG": str(path)})
     assert refused.value.setting == "stream.catch_up_send_slots"
+
+
+def test_the_keepalive_interval_is_read_and_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "server.toml"
+    assert load_settings({}).keepalive_seconds == 20
+    path.write_text("[server]\nkeepalive_seconds = 45\n")
+    assert load_settings({"EXECUTION_CONFIG": str(path)}).keepalive_seconds == 45
+    path.write_text("[server]\nkeepalive_seconds = 0\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"EXECUTION_CONFIG": str(path)})
+    assert refused.value.setting == "server.keepalive_seconds"
