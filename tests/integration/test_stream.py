@@ -515,3 +515,37 @@ async def test_keepalive_pings_keep_an_idle_stream_open_through_a_proxy_that_dro
                     await take(call, 1)
                 assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
                 assert proxy.dropped == 1
+
+
+async def test_each_update_is_serialised_once_however_many_subscribers_receive_it(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six subscribers (per-update and batch, live and replaying) receive every update; the
+    service serialised each update exactly once, when it was written."""
+    from execution_server import app as app_module
+    from execution_server.api import convert
+    from tests.integration.test_stream_batches import batch_stream, take_updates
+
+    encoded: list[int] = []
+    encode = app_module.encode_update
+
+    def counting(update: Any) -> bytes:
+        encoded.append(update.sequence)
+        return encode(update)
+
+    monkeypatch.setattr(app_module, "encode_update", counting)
+    monkeypatch.setattr(convert, "encode_update", counting)
+    total = 20 * UPDATES_PER_MARKET_ORDER
+    async with running(small_window(database_url, tmp_path)) as client:
+        live = [stream(client), stream(client), batch_stream(client), batch_stream(client)]
+        await eventually(lambda: subscriber_count(client), lambda count: count == len(live))
+        await place_market_orders(client, 20)
+        replaying = [stream(client, 0), batch_stream(client, 0, max_updates=3)]
+        received = [await take(call, total) for call in live[:2]]
+        received += [await take_updates(call, total) for call in live[2:]]
+        received += [await take(replaying[0], total), await take_updates(replaying[1], total, max_updates=3)]
+        for call in live + replaying:
+            call.cancel()
+
+    assert all(sequences(updates) == list(range(1, total + 1)) for updates in received)
+    assert sorted(encoded) == list(range(1, total + 1))
