@@ -41,8 +41,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 512
 # Waits before each attempt to ask whether a batch whose COMMIT failed is in the log: a few
-# seconds in all, enough for a database restart or a proxy to come back.
+# seconds in all, enough for a database restart or a proxy to come back. Each attempt has its
+# own bound, since a connection to a database that is down can take a minute to fail.
 OUTCOME_ASK_DELAYS = (0.0, 0.1, 0.4, 1.0, 2.0)
+OUTCOME_ASK_TIMEOUT = 2.0
 
 
 class StoreUnavailable(Exception):
@@ -227,9 +229,9 @@ class GroupCommitWriter:
         for delay in OUTCOME_ASK_DELAYS:
             await asyncio.sleep(delay)
             try:
-                async with self._engine.connect() as conn:
+                async with asyncio.timeout(OUTCOME_ASK_TIMEOUT), self._engine.connect() as conn:
                     return await repository.has_event(conn, tx.updates[-1].sequence)
-            except (SQLAlchemyError, OSError) as error:
+            except (SQLAlchemyError, OSError) as error:  # TimeoutError is an OSError
                 log.warning("asking whether a batch committed failed: %s", error)
         return None
 

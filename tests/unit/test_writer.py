@@ -267,15 +267,21 @@ async def test_a_commit_that_did_not_land_is_rolled_back_and_its_numbers_reused(
     assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (2, "c")]
 
 
-async def test_a_commit_in_doubt_never_has_its_numbers_reused(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("asked", ["refuses", "never answers"])
+async def test_a_commit_in_doubt_never_has_its_numbers_reused(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, asked: str
+) -> None:
     """The database cannot be asked whether the COMMIT landed (it did): the caller is told it
     failed, and the next batch takes the numbers after it, instead of colliding with it."""
     from execution_server.store import repository, writer as writer_module
 
     async def unreachable(conn: object, sequence: int) -> bool:
+        if asked == "never answers":
+            await asyncio.Event().wait()
         raise OSError("the database is unreachable")
 
     monkeypatch.setattr(writer_module, "OUTCOME_ASK_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(writer_module, "OUTCOME_ASK_TIMEOUT", 0.05)
     published: list = []
     engine, writer = await _writer(database_url, published)
     assert await writer.run(record("a")) == "a"
