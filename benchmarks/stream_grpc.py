@@ -223,7 +223,7 @@ def strategy_of(index: int) -> str:
     return f"bench-{index}"
 
 
-def place_orders(address: str, rate: float, seconds: float, strategies: int) -> dict[str, Any]:
+def place_orders(address: str, rate: float, seconds: float, strategies: int = 0) -> dict[str, Any]:
     """Open loop: PlaceOrder calls started at `rate` per second whatever the replies, then the
     end order once every reply is in. With `strategies`, the orders go round strategy_of(0..n-1)
     and each of them gets an end order of its own (client order id END_STRATEGY-i)."""

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,16 +119,6 @@ def test_a_session_close_must_be_a_clock_time(tmp_path: Path) -> None:
     assert load_settings({"EXECUTION_CONFIG": str(path)}).simulator.session_close_utc == "20:00"
 
 
-def test_the_batch_stream_interval_is_read_and_bounded(tmp_path: Path) -> None:
-    path = tmp_path / "stream.toml"
-    path.write_text("[stream]\nbatch_interval_seconds = 0.02\n")
-    assert load_settings({"EXECUTION_CONFIG": str(path)}).stream.batch_interval_seconds == 0.02
-    path.write_text("[stream]\nbatch_interval_seconds = 5\n")
-    with pytest.raises(ConfigError) as refused:
-        load_settings({"EXECUTION_CONFIG": str(path)})
-    assert refused.value.setting == "stream.batch_interval_seconds"
-
-
 def test_the_submit_timeout_is_read_and_must_be_positive(tmp_path: Path) -> None:
     path = tmp_path / "server.toml"
     path.write_text("[server]\nsubmit_timeout_seconds = 2.5\n")
@@ -138,23 +129,22 @@ def test_the_submit_timeout_is_read_and_must_be_positive(tmp_path: Path) -> None
     assert refused.value.setting == "server.submit_timeout_seconds"
 
 
-def test_the_catch_up_send_slots_are_read_and_at_least_one(tmp_path: Path) -> None:
-    path = tmp_path / "stream.toml"
-    assert load_settings({}).stream.catch_up_send_slots == 16
-    path.write_text("[stream]\ncatch_up_send_slots = 4\n")
-    assert load_settings({"EXECUTION_CONFIG": str(path)}).stream.catch_up_send_slots == 4
-    path.write_text("[stream]\ncatch_up_send_slots = 0\n")
+@pytest.mark.parametrize(
+    ("table", "key", "default", "given", "out_of_bounds", "read"),
+    [
+        ("stream", "batch_interval_seconds", 0.005, 0.02, 5, lambda settings: settings.stream.batch_interval_seconds),
+        ("stream", "catch_up_send_slots", 16, 4, 0, lambda settings: settings.stream.catch_up_send_slots),
+        ("server", "keepalive_seconds", 20, 45, 0, lambda settings: settings.keepalive_seconds),
+    ],
+)
+def test_a_bounded_setting_is_read_and_refused_out_of_its_bounds(
+    tmp_path: Path, table: str, key: str, default: float, given: float, out_of_bounds: float, read: Any
+) -> None:
+    path = tmp_path / "settings.toml"
+    assert read(load_settings({})) == default
+    path.write_text(f"[{table}]\n{key} = {given}\n")
+    assert read(load_settings({"EXECUTION_CONFIG": str(path)})) == given
+    path.write_text(f"[{table}]\n{key} = {out_of_bounds}\n")
     with pytest.raises(ConfigError) as refused:
         load_settings({"EXECUTION_CONFIG": str(path)})
-    assert refused.value.setting == "stream.catch_up_send_slots"
-
-
-def test_the_keepalive_interval_is_read_and_bounded(tmp_path: Path) -> None:
-    path = tmp_path / "server.toml"
-    assert load_settings({}).keepalive_seconds == 20
-    path.write_text("[server]\nkeepalive_seconds = 45\n")
-    assert load_settings({"EXECUTION_CONFIG": str(path)}).keepalive_seconds == 45
-    path.write_text("[server]\nkeepalive_seconds = 0\n")
-    with pytest.raises(ConfigError) as refused:
-        load_settings({"EXECUTION_CONFIG": str(path)})
-    assert refused.value.setting == "server.keepalive_seconds"
+    assert refused.value.setting == f"{table}.{key}"
