@@ -66,7 +66,8 @@ class StreamConfig:
     # busy service sends (each costs far more CPU than its bytes); 0 sends at every commit.
     batch_interval_seconds: float = 0.005
     # How many stream messages of subscribers that are behind may be in flight at once (they
-    # take turns): bounds what catching-up readers queue on the event loop ahead of orders.
+    # take turns): bounds what catching-up readers queue on the event loop ahead of orders. A
+    # send stalled on its client for 50 ms gives its slot up (api/send_slots.py).
     catch_up_send_slots: int = 16
 
 

@@ -10,12 +10,20 @@ once, the order path keeps its pace, and those readers still get every spare tur
 
 A reader at the live edge does not take a slot: it sends at most once per commit (or per
 batch interval), and its delay is the one that counts.
+
+A send that has not completed after `stall_seconds` is waiting on its client (HTTP/2 flow
+control: the client is not reading), not on the loop. Its slot is taken back for the next in
+line, so a stalled reader never holds up the others; its own send completes whenever its
+client reads again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
+
+STALL_SECONDS = 0.05
 
 
 class SendSlots:
@@ -23,39 +31,70 @@ class SendSlots:
     lone reader pays next to nothing; only when all are taken does a reader queue, first come
     first served, and a slot given back passes straight to the first in the queue."""
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, stall_seconds: float = STALL_SECONDS) -> None:
         if slots < 1:
             raise ValueError("slots must be at least 1")
         self._free = slots
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._stall_seconds = stall_seconds
+        self._waiters: deque[asyncio.Future[int]] = deque()
+        self._held: dict[int, float] = {}  # hold -> when it was taken; oldest first
+        self._next_hold = 0
+        self._sweep_timer: asyncio.TimerHandle | None = None
 
-    def take(self) -> bool:
-        """Takes a slot if one is free and no one is queued for one; False otherwise (then
-        `wait()` for one)."""
+    def take(self) -> int | None:
+        """A hold on a slot, if one is free and no one is queued for one; None otherwise
+        (then `wait()` for one). Give it back with `give(hold)`."""
         if self._free and not self._waiters:
             self._free -= 1
-            return True
-        return False
+            return self._hold()
+        return None
 
-    async def wait(self) -> None:
-        """Queues for a slot; on return the caller holds one and must `give()` it back."""
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def wait(self) -> int:
+        """Queues for a slot; returns the hold, to `give()` back."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[int] = loop.create_future()
         self._waiters.append(waiter)
+        if self._sweep_timer is None:
+            self._sweep_timer = loop.call_later(self._stall_seconds, self._sweep)
         try:
-            await waiter
+            return await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
-                self.give()  # handed a slot as the reader went away: pass it on
+                self.give(waiter.result())  # handed a slot as the reader went away: pass it on
             raise
 
-    def give(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():  # a cancelled waiter is done: skipped
-                waiter.set_result(None)
-                return
-        self._free += 1
+    def give(self, hold: int) -> None:
+        if self._held.pop(hold, None) is not None:  # else it was taken back as stalled
+            self._release()
 
     @property
     def free(self) -> int:
         return self._free
+
+    def _hold(self) -> int:
+        hold = self._next_hold
+        self._next_hold += 1
+        self._held[hold] = time.monotonic()
+        return hold
+
+    def _release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # a cancelled waiter is done: skipped
+                waiter.set_result(self._hold())
+                return
+        self._free += 1
+
+    def _sweep(self) -> None:
+        """While readers are queued: take back the slots of sends stalled on their clients."""
+        self._sweep_timer = None
+        stalled_since = time.monotonic() - self._stall_seconds
+        for hold, taken in list(self._held.items()):
+            if taken > stalled_since:
+                break  # the rest were taken later
+            del self._held[hold]
+            self._release()
+        while self._waiters and self._waiters[0].done():
+            self._waiters.popleft()
+        if self._waiters:
+            self._sweep_timer = asyncio.get_running_loop().call_later(self._stall_seconds, self._sweep)

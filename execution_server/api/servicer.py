@@ -94,12 +94,13 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
                     if entry.sequence >= fanout.high_water_mark:  # at the live edge
                         yield entry.payload
                         continue
-                    if not slots.take():
-                        await slots.wait()
+                    hold = slots.take()
+                    if hold is None:
+                        hold = await slots.wait()
                     try:
                         yield entry.payload
                     finally:
-                        slots.give()
+                        slots.give(hold)
 
     async def StreamOrderUpdateBatches(
         self, request: pb.StreamOrderUpdateBatchesRequest, context: grpc.aio.ServicerContext
@@ -120,12 +121,13 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
                     if batch[-1].sequence >= fanout.high_water_mark:  # at the live edge
                         yield message
                         continue
-                    if not slots.take():
-                        await slots.wait()
+                    hold = slots.take()
+                    if hold is None:
+                        hold = await slots.wait()
                     try:
                         yield message
                     finally:
-                        slots.give()
+                        slots.give(hold)
 
     @translate_errors
     async def GetPositions(self, request: pb.GetPositionsRequest, context: grpc.aio.ServicerContext) -> pb.GetPositionsResponse:

@@ -549,3 +549,26 @@ async def test_each_update_is_serialised_once_however_many_subscribers_receive_i
 
     assert all(sequences(updates) == list(range(1, total + 1)) for updates in received)
     assert sorted(encoded) == list(range(1, total + 1))
+
+
+async def test_a_stalled_reader_that_is_behind_does_not_keep_the_send_slot_from_the_others(
+    database_url: str, tmp_path: Path
+) -> None:
+    """One send slot for every reader that is behind. A reader replaying a backlog reads one
+    update and stalls: its sends block on flow control while it holds the slot. Three more
+    readers replaying the same backlog still get all of it, and so does the stalled one once
+    it reads again."""
+    settings = small_window(database_url, tmp_path)
+    settings = dataclasses.replace(settings, stream=dataclasses.replace(settings.stream, catch_up_send_slots=1))
+    total = 60 * UPDATES_PER_MARKET_ORDER
+    async with running(settings) as client:
+        await place_market_orders(client, 60)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{client.app.port}", options=SLOW_CLIENT_OPTIONS) as slow:
+            stalled = execution_pb2_grpc.ExecutionServiceStub(slow).StreamOrderUpdates(pb.StreamOrderUpdatesRequest())
+            first = await take(stalled, 1)
+            others = await asyncio.gather(*(take(stream(client, 0), total) for _ in range(3)))
+            rest = await take(stalled, total - 1)
+            stalled.cancel()
+
+    for updates in [*others, first + rest]:
+        assert sequences(updates) == list(range(1, total + 1))

@@ -1,5 +1,6 @@
-"""SendSlots: never more holders than slots; a slot given back goes to the first in the queue;
-a reader that goes away while queued, or just as it is handed a slot, loses none."""
+"""SendSlots: never more holders than slots, except that a send stalled on its client gives its
+slot up; a slot given back goes to the first in the queue; a reader that goes away while
+queued, or just as it is handed a slot, loses none."""
 
 from __future__ import annotations
 
@@ -11,40 +12,44 @@ from hypothesis import strategies as st
 
 from execution_server.api.send_slots import SendSlots
 
+NEVER = 3600.0  # a stall bound no test reaches: sends are never taken for stalled
+
 
 async def _holder(slots: SendSlots, name: str, order: list[str], release: asyncio.Event) -> None:
-    if not slots.take():
-        await slots.wait()
+    hold = slots.take()
+    if hold is None:
+        hold = await slots.wait()
     order.append(name)
     try:
         await release.wait()
     finally:
-        slots.give()
+        slots.give(hold)
 
 
 async def test_a_free_slot_is_taken_without_waiting() -> None:
-    slots = SendSlots(2)
-    assert slots.take() and slots.take()
-    assert not slots.take()
-    slots.give()
-    assert slots.free == 1 and slots.take()
+    slots = SendSlots(2, NEVER)
+    first, second = slots.take(), slots.take()
+    assert first is not None and second is not None
+    assert slots.take() is None
+    slots.give(first)
+    assert slots.free == 1 and slots.take() is not None
 
 
 async def test_slots_given_back_go_to_the_queue_first_come_first_served() -> None:
-    slots, order, release = SendSlots(1), [], asyncio.Event()
+    slots, order, release = SendSlots(1, NEVER), [], asyncio.Event()
     first = asyncio.ensure_future(_holder(slots, "first", order, release))
     await asyncio.sleep(0)
     queued = [asyncio.ensure_future(_holder(slots, name, order, release)) for name in ("a", "b", "c")]
     await asyncio.sleep(0)
     assert order == ["first"]
-    assert not slots.take()  # someone is queued: no jumping the queue, even when a slot frees
+    assert slots.take() is None  # someone is queued: no jumping the queue
     release.set()
     await asyncio.gather(first, *queued)
     assert order == ["first", "a", "b", "c"] and slots.free == 1
 
 
 async def test_a_reader_that_goes_away_while_queued_takes_no_slot_with_it() -> None:
-    slots, order, release = SendSlots(1), [], asyncio.Event()
+    slots, order, release = SendSlots(1, NEVER), [], asyncio.Event()
     holder = asyncio.ensure_future(_holder(slots, "holder", order, release))
     await asyncio.sleep(0)
     leaver = asyncio.ensure_future(_holder(slots, "leaver", order, release))
@@ -57,14 +62,29 @@ async def test_a_reader_that_goes_away_while_queued_takes_no_slot_with_it() -> N
 
 
 async def test_a_reader_that_goes_away_as_it_is_handed_a_slot_passes_it_on() -> None:
-    slots = SendSlots(1)
-    assert slots.take()
+    slots = SendSlots(1, NEVER)
+    hold = slots.take()
+    assert hold is not None
     leaver = asyncio.ensure_future(slots.wait())
     await asyncio.sleep(0)
-    slots.give()  # handed to the leaver, which has not run yet
+    slots.give(hold)  # handed to the leaver, which has not run yet
     leaver.cancel()  # and goes away before it does
     with pytest.raises(asyncio.CancelledError):
         await leaver
+    assert slots.free == 1
+
+
+async def test_a_send_stalled_on_its_client_gives_its_slot_to_the_next_in_line() -> None:
+    """The holder never gives its slot back (its send is blocked): after the stall bound the
+    queued reader gets it; the late give of the stalled holder then frees nothing twice."""
+    slots = SendSlots(1, stall_seconds=0.01)
+    stalled = slots.take()
+    assert stalled is not None
+    async with asyncio.timeout(10):  # only turns a hang into a failure
+        next_in_line = await slots.wait()
+    slots.give(stalled)  # its send completed at last
+    assert slots.free == 0  # the slot is next_in_line's, not free twice
+    slots.give(next_in_line)
     assert slots.free == 1
 
 
@@ -82,11 +102,12 @@ def test_never_more_holders_than_slots_and_every_slot_comes_back(slots: int, rea
     """Readers hold a slot for a few turns of the loop; some go away while queued."""
 
     async def scenario() -> None:
-        gate, holding, most = SendSlots(slots), [0], [0]
+        gate, holding, most = SendSlots(slots, NEVER), [0], [0]
 
         async def reader(turns: int) -> None:
-            if not gate.take():
-                await gate.wait()
+            hold = gate.take()
+            if hold is None:
+                hold = await gate.wait()
             holding[0] += 1
             most[0] = max(most[0], holding[0])
             try:
@@ -94,7 +115,7 @@ def test_never_more_holders_than_slots_and_every_slot_comes_back(slots: int, rea
                     await asyncio.sleep(0)
             finally:
                 holding[0] -= 1
-                gate.give()
+                gate.give(hold)
 
         tasks = [asyncio.ensure_future(reader(turns)) for turns, _ in readers]
         await asyncio.sleep(0)
