@@ -12,7 +12,7 @@ import asyncio
 import gc
 import logging
 import signal
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -90,6 +90,9 @@ class Application:
             executions = await repository.execution_ids_of_open_orders(conn)
             positions = await repository.load_positions(conn)
             kill_switch = await repository.load_kill_switch(conn)
+            today = utc_now().date()
+            day_openings = await repository.load_day_openings(conn, today)
+            day_cash = await repository.day_cash(conn, datetime.combine(today, time.min, UTC))
 
         self.log_reader = DatabaseLog(self.engine, encode_update)
         self.log_reader.high_water_mark = last_sequence
@@ -161,6 +164,7 @@ class Application:
 
         self.writer.start()
         await self.broker.start()
+        await self.risk.resume_day(today, day_openings, day_cash)  # before the broker's news is applied
         self.consumer.start()
         await self.recovery.recover_open_orders()
         await self.reconciler.run(repair=settings.reconcile.auto_repair, trigger="startup")

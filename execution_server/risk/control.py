@@ -2,7 +2,8 @@
 persisted so that a restart does not release it, and engagement that can cancel open orders.
 
 The pure parts (checks, manager, portfolio) do no I/O; this module is where they meet the
-database and the OMS.
+database and the OMS. It also keeps the trading day (UTC): the day's opening values are saved
+when they change, so that a restart resumes the day's P&L, and a daily loss limit with it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -31,6 +32,12 @@ class OpenOrderCanceller(Protocol):
     async def cancel_all_open(self, reason: str) -> list[str]: ...
 
 
+# The account's row of a day's opening values. Saved with every day's values, even when every
+# strategy started the day flat: its presence says the day has begun, so that a restart resumes
+# the day (today's fills still count) rather than starting it again. No strategy id is empty.
+ACCOUNT_ROW = ""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -49,6 +56,8 @@ class RiskControl:
         self._orders: OpenOrderCanceller | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.portfolio = PortfolioView()
+        self._day = _now().date()
+        self._saved_openings: tuple[date, dict[str, Decimal]] | None = None
         kill_switch = None
         if stored_kill_switch is not None:
             kill_switch = KillSwitchState(
@@ -68,19 +77,35 @@ class RiskControl:
     def bind_orders(self, orders: OpenOrderCanceller) -> None:
         self._orders = orders
 
+    async def resume_day(self, today: date, saved: dict[str, Decimal], day_cash: dict[str, Decimal]) -> None:
+        """At start-up, with the positions loaded and before any fill is applied: the day's P&L
+        goes on from the opening values saved for `today` and the cash of today's fills; on the
+        day's first start (nothing saved for it), the day starts here and its values are saved."""
+        self._day = today
+        self.manager.refresh_marks()
+        if ACCOUNT_ROW in saved:
+            openings = {strategy_id: value for strategy_id, value in saved.items() if strategy_id != ACCOUNT_ROW}
+            self.portfolio.resume_day(openings, day_cash)
+            self._saved_openings = (today, self.portfolio.opening_values())
+        else:
+            await self._save_openings()
+
     def start_watch(self, interval_seconds: float = 5.0) -> None:
-        """Off the order path: refresh every mark and trip daily-loss limits, and roll the
-        trading day at UTC midnight (the kill switch is never released by a day roll)."""
+        """Off the order path: refresh every mark and trip daily-loss limits, roll the trading
+        day at UTC midnight (the kill switch is never released by a day roll), and save the
+        day's opening values when they have changed (a new day, a repair)."""
 
         async def watch() -> None:
-            day = _now().date()
             while True:
                 await asyncio.sleep(interval_seconds)
                 try:
-                    if _now().date() != day:
-                        day = _now().date()
+                    if _now().date() != self._day:
+                        self._day = _now().date()
+                        self.manager.refresh_marks()  # the new day opens at the marks of now
                         self.manager.start_new_day()
-                        log.info("risk: new trading day %s", day)
+                        log.info("risk: new trading day %s", self._day)
+                    if self._saved_openings != (self._day, self.portfolio.opening_values()):
+                        await self._save_openings()
                     self.manager.evaluate_daily_loss()
                 except Exception:
                     log.exception("risk watch failed; retrying")
@@ -129,6 +154,16 @@ class RiskControl:
             return
         self.manager.replace_limits(limits)
         log.warning("SIGHUP: risk limits reloaded from %s", path)
+
+    async def _save_openings(self) -> None:
+        day, openings = self._day, self.portfolio.opening_values()
+        rows = {**openings, ACCOUNT_ROW: self.portfolio.account.opening_value}
+
+        async def op(tx: Transaction) -> None:
+            await repository.save_day_openings(tx.conn, day, rows)
+
+        await self._writer.run(op)
+        self._saved_openings = (day, openings)
 
     async def _persist(self, state: KillSwitchState) -> None:
         stored = StoredKillSwitch(state.engaged, state.reason, state.reduce_only, state.changed_at or _now())

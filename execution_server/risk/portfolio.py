@@ -30,7 +30,7 @@ broker or expires (a FILLED order is released by its last fill; a second close i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -249,13 +249,24 @@ class PortfolioView:
             scope.gross += gross - book.gross
             book.gross = gross
 
-    def restore_day_pnl(self, strategy_id: str, pnl: Decimal) -> None:
-        """Carry a strategy's P&L of the day over a restart (known to the shell, e.g. from
-        today's fills): otherwise the day's P&L would restart at zero with the process."""
-        totals = self._strategies.get(strategy_id) or self._strategies.setdefault(strategy_id, Totals())
-        change = pnl - totals.day_pnl
-        totals.opening_value -= change
-        self.account.opening_value -= change
+    def opening_values(self) -> dict[str, Decimal]:
+        """Per strategy, the value the day's P&L is measured from: its positions at the marks
+        when the day started, moved by repairs since; none for a strategy that started flat.
+        The account's is their sum."""
+        return {strategy_id: totals.opening_value for strategy_id, totals in self._strategies.items() if totals.opening_value}
+
+    def resume_day(self, openings: Mapping[str, Decimal], day_cash: Mapping[str, Decimal]) -> None:
+        """Carry the day over a restart. With the positions loaded and marked, the day's P&L is
+        their value now, plus the day's cash (sells minus buys of the day's fills), minus the
+        opening value persisted for the day; a strategy without one started the day flat.
+        Without this the day's P&L, and a daily loss limit with it, would restart at zero."""
+        for strategy_id in {*openings, *day_cash}:
+            self._strategies.setdefault(strategy_id, Totals())
+        for strategy_id, totals in self._strategies.items():
+            totals.opening_value = openings.get(strategy_id, ZERO)
+            totals.day_cash = day_cash.get(strategy_id, ZERO)
+        self.account.opening_value = sum(openings.values(), ZERO)
+        self.account.day_cash = sum(day_cash.values(), ZERO)
 
     def start_new_day(self) -> None:
         """Roll the day: today's P&L starts from the current marked value. A scan, once a day."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 from execution_server.domain.events import Fill, OrderUpdate
-from execution_server.domain.orders import Order, OrderStatus
+from execution_server.domain.orders import Order, OrderStatus, Side
 from execution_server.store import bulk
 from execution_server.store import tables as t
 from execution_server.store.codec import order_from_json, order_from_row, order_to_json, order_to_row
@@ -324,6 +324,34 @@ async def save_kill_switch(conn: AsyncConnection, state: StoredKillSwitch) -> No
     result = await conn.execute(update(t.risk_state).where(key).values(values))
     if result.rowcount == 0:
         await conn.execute(insert(t.risk_state).values(key=KILL_SWITCH_KEY, **values))
+
+
+async def load_day_openings(conn: AsyncConnection, day: date) -> dict[str, Decimal]:
+    query = select(t.day_openings.c.strategy_id, t.day_openings.c.opening_value).where(t.day_openings.c.day == day)
+    return {row.strategy_id: row.opening_value for row in await conn.execute(query)}
+
+
+async def save_day_openings(conn: AsyncConnection, day: date, openings: Mapping[str, Decimal]) -> None:
+    """The day's opening values, replacing whatever was saved for the day."""
+    await conn.execute(delete(t.day_openings).where(t.day_openings.c.day == day))
+    if openings:
+        rows = [{"day": day, "strategy_id": strategy_id, "opening_value": value} for strategy_id, value in openings.items()]
+        await conn.execute(insert(t.day_openings), rows)
+
+
+async def day_cash(conn: AsyncConnection, since: datetime) -> dict[str, Decimal]:
+    """Per strategy, the cash of the fills since `since`: sale proceeds minus purchase costs,
+    in exact decimals (summed here, not by the database)."""
+    query = (
+        select(t.orders.c.strategy_id, t.orders.c.side, t.fills.c.quantity, t.fills.c.price)
+        .join(t.orders, t.orders.c.order_id == t.fills.c.order_id)
+        .where(t.fills.c.time >= since)
+    )
+    cash: dict[str, Decimal] = {}
+    for row in await conn.execute(query):
+        signed = row.quantity * row.price
+        cash[row.strategy_id] = cash.get(row.strategy_id, Decimal(0)) + (signed if row.side == Side.SELL.value else -signed)
+    return cash
 
 
 # --- reconciliation runs ---

@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -114,6 +115,16 @@ risk_state = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("reduce_only", Boolean, nullable=False, default=False),
     Column("changed_at", UtcDateTime, nullable=False),
+)
+
+# What each strategy's P&L of a UTC day is measured from (its positions at the marks when the
+# day started, moved by repairs): a restart resumes the day's P&L instead of starting at zero.
+day_openings = Table(
+    "day_openings",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("strategy_id", String(128), primary_key=True),
+    Column("opening_value", Money, nullable=False),
 )
 
 reconcile_runs = Table(

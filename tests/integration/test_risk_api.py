@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import risk_pb2, simulator_pb2
 from execution_server.config import Settings
+from execution_server.store import repository
 from tests.fakes import QuietBroker
 from tests.harness import Client, running, settings_for
 from tests.waiting import eventually
@@ -387,3 +388,22 @@ async def _settled(client: Client, placed: list[pb.Order]) -> None:
 async def _position(client: Client, strategy_id: str) -> Decimal:
     response = await client.execution.GetPositions(pb.GetPositionsRequest(strategy_id=strategy_id))
     return sum((Decimal(p.quantity) for p in response.positions if p.symbol == "AAPL"), Decimal(0))
+
+
+async def test_a_restart_keeps_the_days_loss_and_the_reduce_only_it_brought(database_url: str, tmp_path: Path) -> None:
+    """Bought 10 at 190 and sold them at 100 today: flat, 900 lost, past the limit of 500.
+    After a restart the day's loss still counts: a buy is refused for DAILY_LOSS, and the day's
+    opening values were saved once, on the day's first start."""
+    settings = with_risk(database_url, tmp_path, LOSS_LIMIT)
+    async with running(settings) as client:
+        await set_price(client, "AAPL", "190")
+        await filled(client, await client.place(quantity="10"))
+        await set_price(client, "AAPL", "100")
+        await filled(client, await client.place(side=pb.SIDE_SELL, quantity="10"))
+        assert_rejected(await client.place(quantity="1"), "DAILY_LOSS")
+    async with running(settings) as client:
+        assert_rejected(await client.place(quantity="1"), "DAILY_LOSS")
+        assert_accepted(await client.place(strategy_id="other", quantity="1"))  # others trade as usual
+        async with client.app.engine.connect() as conn:
+            saved = await repository.load_day_openings(conn, client.app.risk._day)
+    assert saved == {"": 0}
