@@ -71,6 +71,8 @@ fills = Table(
     Column("price", Money, nullable=False),
     Column("time", UtcDateTime, nullable=False),
     Column("sequence", BigInteger, nullable=False),
+    # Start-up reads the day's fills (the day's P&L), however long the history.
+    Index("ix_fills_time", "time"),
 )
 
 order_events = Table(

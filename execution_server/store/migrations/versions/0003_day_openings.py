@@ -1,4 +1,5 @@
-"""day_openings: what each strategy's P&L of the day is measured from, kept over restarts
+"""day_openings: what each strategy's P&L of the day is measured from, kept over restarts;
+fills by time, for the day's fills read at start-up
 
 Revision ID: 0003
 Revises: 0002
@@ -26,7 +27,9 @@ def upgrade() -> None:
         sa.Column("opening_value", execution_server.store.types.Money(), nullable=False),
         sa.PrimaryKeyConstraint("day", "strategy_id", name=op.f("pk_day_openings")),
     )
+    op.create_index("ix_fills_time", "fills", ["time"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_fills_time", table_name="fills")
     op.drop_table("day_openings")
