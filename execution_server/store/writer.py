@@ -170,7 +170,7 @@ class GroupCommitWriter:
         except (SQLAlchemyError, OSError) as error:
             await self._release_connection()  # it may be broken: the next batch takes a fresh one
             committed = await self._committed_anyway(tx) if reached_commit else False
-            if committed:
+            if committed:  # on to the committed path below, as if the COMMIT had answered
                 log.warning("the COMMIT failed (%s) but the batch is in the log: it committed", error)
             else:
                 self._undo(tx)
