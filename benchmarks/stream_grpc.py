@@ -246,13 +246,14 @@ def place_orders(address: str, rate: float, seconds: float, strategies: int = 0)
             replies = await asyncio.gather(*calls, return_exceptions=True)
             answered = time.perf_counter() - start
             cpu = (time.process_time() - cpu) / answered
-            ends = [
-                pb.PlaceOrderRequest(strategy_id=strategy_of(i), client_order_id=f"{END_STRATEGY}-{i}")
-                for i in range(strategies)
-            ] or [pb.PlaceOrderRequest(strategy_id=END_STRATEGY)]
-            for end in ends:
-                end.MergeFrom(pb.PlaceOrderRequest(symbol="AAPL", side=pb.SIDE_BUY, quantity="1", order_type=pb.ORDER_TYPE_MARKET))
-            await asyncio.gather(*(stub.PlaceOrder(end) for end in ends))
+            ends = [(strategy_of(i), f"{END_STRATEGY}-{i}") for i in range(strategies)] or [(END_STRATEGY, "")]
+            await asyncio.gather(*(
+                stub.PlaceOrder(pb.PlaceOrderRequest(
+                    strategy_id=strategy_id, client_order_id=client_order_id, symbol="AAPL", side=pb.SIDE_BUY,
+                    quantity="1", order_type=pb.ORDER_TYPE_MARKET,
+                ))
+                for strategy_id, client_order_id in ends
+            ))
         failed = [reply for reply in replies if isinstance(reply, BaseException)]
         errors = sorted({f"{e.code().name}: {e.details()}" if isinstance(e, grpc.aio.AioRpcError) else repr(e) for e in failed})
         rejected = [r for r in replies if not isinstance(r, BaseException) and r.order.status == pb.ORDER_STATUS_REJECTED]

@@ -349,8 +349,7 @@ async def day_cash(conn: AsyncConnection, since: datetime) -> dict[str, Decimal]
     )
     cash: dict[str, Decimal] = {}
     for row in await conn.execute(query):
-        signed = row.quantity * row.price
-        cash[row.strategy_id] = cash.get(row.strategy_id, Decimal(0)) + (signed if row.side == Side.SELL.value else -signed)
+        cash[row.strategy_id] = cash.get(row.strategy_id, Decimal(0)) - Side(row.side).sign * row.quantity * row.price
     return cash
 
 
