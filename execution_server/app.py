@@ -77,6 +77,7 @@ class Application:
         self.book = PositionBook()
         self._stopped = False
         self._started = False
+        self._health_updates: set[asyncio.Task[None]] = set()
 
     async def start(self) -> int:
         settings = self.settings
@@ -133,6 +134,13 @@ class Application:
             submit_timeout_seconds=settings.submit_timeout_seconds,
         )
         self.risk.bind_orders(self.orders)
+        self.consumer = BrokerEventConsumer(
+            self.broker,
+            self.applier,
+            on_reconnect=lambda: self.reconciler.trigger_soon("reconnect", settings.reconcile.auto_repair),
+            on_degraded=self._events_degraded,
+            on_recovered=lambda: self.reconciler.trigger_soon("store recovered", settings.reconcile.auto_repair),
+        )
         self.reconciler = ReconcileRunner(
             broker=self.broker,
             engine=self.engine,
@@ -140,15 +148,11 @@ class Application:
             open_orders=self.open_orders,
             book=self.book,
             applier=self.applier,
+            events=self.consumer,
             portfolio=self.risk.portfolio,
             clock=utc_now,
             halt=self.risk.halt if settings.reconcile.halt_on_unexplained else None,
             history=settings.reconcile.history,
-        )
-        self.consumer = BrokerEventConsumer(
-            self.broker,
-            self.applier,
-            on_reconnect=lambda: self.reconciler.trigger_soon("reconnect", settings.reconcile.auto_repair),
         )
         services: dict = {
             EXECUTION_SERVICE: ExecutionServicer(
@@ -235,6 +239,13 @@ class Application:
             await self.writer.run(trim)
         except Exception as error:
             log.error("event log retention failed: %s", error)
+
+    def _events_degraded(self, degraded: bool) -> None:
+        if not self._started:
+            return
+        task = asyncio.create_task(self.server.set_books_current(not degraded))
+        self._health_updates.add(task)
+        task.add_done_callback(self._health_updates.discard)
 
     def _unexplained(self, what: str) -> None:
         log.warning("unexplained broker event (%s); reconciling", what)

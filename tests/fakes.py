@@ -14,6 +14,7 @@ from execution_server.brokers.base import (
     BrokerOrder,
     BrokerPosition,
     StreamConnected,
+    StreamMarker,
 )
 from execution_server.domain.orders import Order
 
@@ -27,6 +28,7 @@ class QuietBroker:
         self.submitted: list[Order] = []
         self.cancelled: list[str] = []
         self._events: asyncio.Queue[BrokerEvent] = asyncio.Queue()
+        self._markers = 0
 
     async def start(self) -> None: ...
 
@@ -55,6 +57,11 @@ class QuietBroker:
         yield StreamConnected(time=datetime.now(UTC))
         while True:
             yield await self._events.get()
+
+    def request_marker(self) -> object | None:
+        self._markers += 1
+        self._events.put_nowait(StreamMarker(self._markers))
+        return self._markers
 
     def reference_price(self, symbol: str) -> Decimal | None:
         return Decimal("100")

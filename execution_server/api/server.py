@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 EXECUTION_SERVICE = execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"]
 RISK_SERVICE = risk_pb2.DESCRIPTOR.services_by_name["RiskService"]
 SIMULATOR_SERVICE = simulator_pb2.DESCRIPTOR.services_by_name["SimulatorService"]
+# A health name of its own for the path of the broker's events into our books: NOT_SERVING while
+# events wait to be applied (the database refuses them), so that operators see the books lag.
+BROKER_EVENTS_HEALTH = "execution.v1.BrokerEvents"
 
 def server_options(keepalive_seconds: float) -> list[tuple[str, Any]]:
     """Long server streams: ping every connection after `keepalive_seconds` without traffic, so
@@ -94,8 +97,18 @@ class GrpcServer:
 
     async def _set_all(self, status: int) -> None:
         await self._health.set("", status)
+        await self._health.set(BROKER_EVENTS_HEALTH, status)
         for service in self._services:
             await self._health.set(service.full_name, status)
+
+    async def set_books_current(self, current: bool) -> None:
+        """Broker events applied (True) or waiting on the store (False): the whole service and
+        its broker-events name say so, since positions and orders lag the broker meanwhile."""
+        if self._server is None:
+            return
+        status = health_pb2.HealthCheckResponse.SERVING if current else health_pb2.HealthCheckResponse.NOT_SERVING
+        await self._health.set("", status)
+        await self._health.set(BROKER_EVENTS_HEALTH, status)
 
     async def stop(self, grace_seconds: float) -> None:
         """Stop accepting, let in-flight calls finish within the grace period. Idempotent."""

@@ -152,7 +152,15 @@ class StreamConnected:
     reconnect: bool = field(default=False)
 
 
-BrokerEvent = OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | StreamConnected
+@dataclass(frozen=True, slots=True)
+class StreamMarker:
+    """Not an order event: the point in the stream where `request_marker()` was called. Every
+    event the broker reported before that call comes before it on the same connection."""
+
+    token: object
+
+
+BrokerEvent = OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | StreamConnected | StreamMarker
 
 
 @runtime_checkable
@@ -185,6 +193,13 @@ class BrokerClient(Protocol):
     def events(self) -> AsyncIterator[BrokerEvent]:
         """The broker's order events. Starts with StreamConnected; raises BrokerStreamDropped
         when the stream breaks, after which the caller calls events() again."""
+        ...
+
+    def request_marker(self) -> object | None:
+        """Put a StreamMarker on the event stream after everything reported so far, and return
+        its token; None when the stream is down or the adapter cannot. Reconciliation reads the
+        broker's state between two markers, so that it compares our books with the broker's at
+        one cut, not with events still on their way."""
         ...
 
     def reference_price(self, symbol: str) -> Decimal | None:

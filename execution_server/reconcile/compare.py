@@ -119,7 +119,9 @@ def compare_orders(
         if theirs is None and order.status.is_open:
             theirs = broker_lookup.get(order.client_order_id)
             if theirs is None:
-                if _maybe_sent(order):
+                # PENDING and unknown there: never sent, or on its way (the OMS settles it by
+                # client order id if it never arrives). Only an acknowledged order can be missing.
+                if order.status is not OrderStatus.PENDING:
                     found.append(_missing_at_broker(order))
                 continue
         if theirs is not None:
@@ -145,7 +147,9 @@ def _maybe_sent(order: Order) -> bool:
 
 
 def _order_differences(order: Order, theirs: BrokerOrder) -> Iterator[Discrepancy]:
-    if order.status is not theirs.status:
+    # Sent and working there, its acknowledgement still on its way here: no difference yet.
+    on_its_way = order.in_flight and order.status is OrderStatus.PENDING and theirs.status is OrderStatus.SUBMITTED
+    if order.status is not theirs.status and not on_its_way:
         yield Discrepancy(
             DiscrepancyKind.ORDER_STATUS,
             symbol=order.symbol,

@@ -25,6 +25,7 @@ from execution_server.domain.money import format_decimal
 from execution_server.domain.orders import Order, OrderStatus
 from execution_server.domain.positions import adjusted_to
 from execution_server.oms.broker_events import EXTERNAL_STRATEGY, BrokerEventApplier
+from execution_server.oms.event_consumer import ANY_SYMBOL, BrokerEventConsumer, CutUnavailable, Moved
 from execution_server.oms.fills import ACCOUNT, stored
 from execution_server.oms.ports import PortfolioListener
 from execution_server.oms.state import OpenOrders
@@ -38,9 +39,14 @@ from execution_server.reconcile.compare import (
 )
 from execution_server.store import repository
 from execution_server.store.transaction import Transaction
-from execution_server.store.writer import GroupCommitWriter
+from execution_server.store.writer import GroupCommitWriter, StoreUnavailable
 
 log = logging.getLogger(__name__)
+POSITION_KINDS = frozenset(
+    {DiscrepancyKind.POSITION_QUANTITY, DiscrepancyKind.POSITION_MISSING_LOCALLY, DiscrepancyKind.POSITION_MISSING_AT_BROKER}
+)
+# How long a run waits for the broker events received before its cut to be applied.
+CUT_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,7 @@ class BrokerSnapshot:
     positions: list[BrokerPosition]
     open_orders: list[BrokerOrder]
     lookup: dict[str, BrokerOrder | None]
+    local_ids: frozenset[str]  # our open orders just before the broker was read
 
 
 class ReconcileRunner:
@@ -74,6 +81,7 @@ class ReconcileRunner:
         open_orders: OpenOrders,
         book: PositionBook,
         applier: BrokerEventApplier,
+        events: BrokerEventConsumer,
         portfolio: PortfolioListener,
         clock: Callable[[], datetime],
         halt: Callable[[str], None] | None = None,
@@ -85,6 +93,7 @@ class ReconcileRunner:
         self._open = open_orders
         self._book = book
         self._applier = applier
+        self._events = events
         self._portfolio = portfolio
         self._clock = clock
         self._halt = halt
@@ -94,58 +103,98 @@ class ReconcileRunner:
         self._background: set[asyncio.Task[ReconcileReport]] = set()
 
     async def run(self, *, repair: bool, trigger: str) -> ReconcileReport:
+        """Compare our books with the broker's at one cut: the broker's state is read between two
+        markers on its event stream, and compared once every event before the closing marker is
+        applied, with later events held until the run is done. An order or symbol that events
+        moved while the broker was being read is left for the next run: its difference may be
+        one the snapshot did, or did not, include."""
         async with self._lock:
+            opening = self._events.open_window(self._broker.request_marker())  # before any await
             snapshot = await self._snapshot()
-            result = self._compare(snapshot)
-            unresolved: tuple[Discrepancy, ...] = ()
-            run_id = await self._reserve_run_id(trigger, repair, result.checked_at)
-            if repair and result.has_discrepancies:
-                unresolved = await self._repair(run_id, snapshot)
-            report = ReconcileReport(run_id, trigger, repair, result, unresolved)
-            await self._save(report)
-            self._log(report)
-            if repair and unresolved and self._halt is not None:
-                self._halt(f"reconcile run {run_id}: {len(unresolved)} discrepancies repair could not explain")
-            return report
+            try:
+                async with self._events.held_at(opening, self._broker.request_marker(), CUT_TIMEOUT_SECONDS) as moved:
+                    return await self._run_at(snapshot, moved, repair=repair, trigger=trigger)
+            except CutUnavailable as why:
+                log.info("reconcile (%s): no cut on the event stream (%s); comparing after the events received", trigger, why)
+            except TimeoutError:
+                raise StoreUnavailable(
+                    "reconciliation needs every broker event received so far applied, and they are not yet: "
+                    "is the database refusing writes? try again"
+                ) from None
+            await self._events.drained()
+            return await self._run_at(await self._snapshot(), None, repair=repair, trigger=trigger)
+
+    async def _run_at(self, snapshot: BrokerSnapshot, moved: Moved | None, *, repair: bool, trigger: str) -> ReconcileReport:
+        result = await self._compare(snapshot, moved)
+        unresolved: tuple[Discrepancy, ...] = ()
+        run_id = await self._reserve_run_id(trigger, repair, result.checked_at)
+        if repair and result.has_discrepancies:
+            unresolved = await self._repair(run_id, snapshot, moved)
+        report = ReconcileReport(run_id, trigger, repair, result, unresolved)
+        await self._save(report)
+        self._log(report)
+        if repair and unresolved and self._halt is not None:
+            self._halt(f"reconcile run {run_id}: {len(unresolved)} discrepancies repair could not explain")
+        return report
 
     async def _snapshot(self) -> BrokerSnapshot:
+        # Our open orders as the broker is about to be read: an order recorded later cannot be
+        # in what the broker reports, so it is not compared this time.
+        local_ids = frozenset(order.order_id for order in self._open.all())
         positions = await self._broker.positions()
         open_orders = await self._broker.open_orders()
         lookup: dict[str, BrokerOrder | None] = {}
         for client_order_id in orders_to_look_up(self._open.all(), open_orders):
             lookup[client_order_id] = await self._broker.find_by_client_id(client_order_id)
-        return BrokerSnapshot(positions, open_orders, lookup)
+        return BrokerSnapshot(positions, open_orders, lookup, local_ids)
 
-    def _compare(self, snapshot: BrokerSnapshot) -> ReconciliationResult:
-        return reconcile(
+    async def _compare(self, snapshot: BrokerSnapshot, moved: Moved | None) -> ReconciliationResult:
+        local = [order for order in self._open.all() if order.order_id in snapshot.local_ids]
+        local += await self._closed_here(snapshot)
+        result = reconcile(
             self._book.account_quantities(),
-            self._open.all(),
+            local,
             snapshot.positions,
             snapshot.open_orders,
             snapshot.lookup,
             self._clock(),
         )
+        if moved is None:
+            return result
+        kept = tuple(d for d in result.discrepancies if not _moved(d, moved))
+        if len(kept) < len(result.discrepancies):
+            log.info("%d differences left for the next run: their orders moved while the broker was read",
+                     len(result.discrepancies) - len(kept))
+        return ReconciliationResult(kept, result.checked_at)
 
-    async def _repair(self, run_id: int, snapshot: BrokerSnapshot) -> tuple[Discrepancy, ...]:
+    async def _closed_here(self, snapshot: BrokerSnapshot) -> list[Order]:
+        """Orders the broker lists as open that are closed here: compared as ours (a status
+        difference), not as orders unknown here."""
+        missing = [o.client_order_id for o in snapshot.open_orders if self._open.by_client_id(o.client_order_id) is None]
+        if not missing:
+            return []
+        async with self._engine.connect() as conn:
+            found = [await repository.get_order_by_client_id(conn, client_order_id) for client_order_id in missing]
+        return [order for order in found if order is not None and not order.status.is_open]
+
+    async def _repair(self, run_id: int, snapshot: BrokerSnapshot, moved: Moved | None) -> tuple[Discrepancy, ...]:
+        """Adopt the snapshot's truth: the broker's orders (their fills, by execution id, so that a
+        position comes with the fills behind it), then whatever positions still differ. At a cut
+        nothing else moves meanwhile, so what is left after this is what repair cannot explain."""
         source = f"reconcile run {run_id}"
-        await self._adopt_orders(snapshot, source)
-        fresh = await self._snapshot()
-        # The positions adopted must come with the fills behind them: a fill made at the broker
-        # since the first snapshot (its event perhaps still on the way) is adopted from this
-        # same snapshot, by execution id, so that it is never also counted as an adjustment.
-        await self._adopt_orders(fresh, source)
-        await self._adjust_positions(run_id, fresh.positions)
-        # Fills made at the broker while repairing are ordinary trading, not something repair
-        # could not explain: adopt them too before judging what is left (and maybe halting).
-        final = await self._snapshot()
-        await self._adopt_orders(final, source)
-        left = self._compare(final).discrepancies
+        await self._adopt_orders(snapshot, source, moved)
+        await self._adjust_positions(run_id, snapshot.positions, moved)
+        left = (await self._compare(snapshot, moved)).discrepancies
         return tuple(d for d in left if not _on_its_way(self._open.get(d.order_id)))
 
-    async def _adopt_orders(self, snapshot: BrokerSnapshot, source: str) -> None:
+    async def _adopt_orders(self, snapshot: BrokerSnapshot, source: str, moved: Moved | None = None) -> None:
+        skip = moved.client_order_ids if moved is not None else frozenset()
         for broker_order in snapshot.open_orders:
-            await self._applier.adopt_broker_state(broker_order, source=source, adopt_unknown=True)
+            if broker_order.client_order_id not in skip:
+                await self._applier.adopt_broker_state(broker_order, source=source, adopt_unknown=True)
         for client_order_id, broker_order in snapshot.lookup.items():
+            if client_order_id in skip:
+                continue
             if broker_order is not None:
                 await self._applier.adopt_broker_state(broker_order, source=source, adopt_unknown=False)
             else:
@@ -163,10 +212,14 @@ class ReconcileRunner:
             return
         await self._applier.cancel_missing(order, f"MISSING_AT_BROKER: unknown at the broker ({source})")
 
-    async def _adjust_positions(self, run_id: int, broker_positions: list[BrokerPosition]) -> None:
+    async def _adjust_positions(
+        self, run_id: int, broker_positions: list[BrokerPosition], moved: Moved | None = None
+    ) -> None:
         theirs = {position.symbol: position for position in broker_positions if position.quantity != 0}
         ours = self._book.account_quantities()
         for symbol in sorted(set(theirs) | {s for s, q in ours.items() if q != 0}):
+            if moved is not None and (symbol in moved.symbols or ANY_SYMBOL in moved.symbols):
+                continue
             broker_position = theirs.get(symbol)
             target = broker_position.quantity if broker_position else Decimal(0)
             if ours.get(symbol, Decimal(0)) == target:
@@ -277,6 +330,12 @@ class ReconcileRunner:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._timer = None
+
+
+def _moved(discrepancy: Discrepancy, moved: Moved) -> bool:
+    if discrepancy.kind in POSITION_KINDS:
+        return discrepancy.symbol in moved.symbols or ANY_SYMBOL in moved.symbols
+    return discrepancy.client_order_id in moved.client_order_ids
 
 
 def _on_its_way(order: Order | None) -> bool:

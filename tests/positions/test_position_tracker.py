@@ -68,6 +68,9 @@ class FakeBroker:
         return
         yield
 
+    def request_marker(self) -> object | None:
+        return None
+
     def reference_price(self, symbol: str) -> Decimal | None:
         return None
 

@@ -32,6 +32,7 @@ from execution_server.brokers.base import (
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
+    StreamMarker,
     SubmissionOutcomeUnknown,
 )
 from execution_server.brokers.simulated import journal
@@ -67,6 +68,7 @@ class SimulatedBroker:
         self._stream = EventStream(clock, settings.drop_stream_fraction, settings.seed)
         self._submissions = random.Random(f"{settings.seed}:submit")
         self._awaiting_ack: set[str] = set()
+        self._markers = 0
         self._deferred: dict[str, list[BrokerEvent]] = {}
         self._ticker: asyncio.Task[None] | None = None
         self._started = False
@@ -173,6 +175,10 @@ class SimulatedBroker:
 
     def events(self) -> AsyncIterator[BrokerEvent]:
         return self._stream.subscribe()
+
+    def request_marker(self) -> object | None:
+        self._markers += 1
+        return self._markers if self._stream.mark(StreamMarker(self._markers)) else None
 
     def reference_price(self, symbol: str) -> Decimal | None:
         """The current price: last set, else the configured reference, else the default."""

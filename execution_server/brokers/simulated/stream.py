@@ -56,6 +56,14 @@ class EventStream:
         elif not self._ever_connected:
             self._before_first.append(event)
 
+    def mark(self, marker: BrokerEvent) -> bool:
+        """Queue a marker behind every event delivered so far; never lost or dropped (it is the
+        reader's own bookkeeping, not an event of the market). False when no connection is up."""
+        if self._closed or self._current is None:
+            return False
+        self._current.queue.put_nowait(marker)
+        return True
+
     def lose_next(self, count: int) -> None:
         if count < 0:
             raise ValueError("count must not be negative")
