@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BUF := node_modules/.bin/buf
 PROTOS := $(wildcard protos/execution/v1/*.proto)
 
-.PHONY: run test test-postgres lint generate check-generated migrate clean
+.PHONY: run test coverage lint generate check-generated migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ migrate: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The whole suite with line coverage of execution_server; the HTML report goes to htmlcov/.
+coverage: $(STAMP)
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered --cov-report=html $(PYTEST_ARGS)
 
 $(BUF): package.json
 	npm ci --no-audit --no-fund --silent
