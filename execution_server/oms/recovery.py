@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from execution_server.backoff import Backoff
 from execution_server.brokers.base import BrokerClient, BrokerError
 from execution_server.domain.orders import Order, OrderStatus
 from execution_server.oms.broker_events import BrokerEventApplier
@@ -62,10 +63,9 @@ class Recovery:
         task.add_done_callback(self._tasks.discard)
 
     async def _settle(self, order: Order) -> None:
-        delay = self._delay
+        backoff = Backoff(first=self._delay, cap=5.0)
         for _ in range(self._attempts):
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            await asyncio.sleep(backoff.next_delay())
             current = self._open.get(order.order_id)
             if current is None or not current.in_flight:
                 return  # the stream settled it first
