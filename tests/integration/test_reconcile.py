@@ -418,6 +418,20 @@ async def test_second_repair_records_no_event_and_changes_no_order(client: Clien
 # --- halting on what repair cannot explain ---
 
 
+async def test_an_order_open_at_the_broker_under_the_id_of_an_order_closed_here_is_a_status_difference(
+    client: Client,
+) -> None:
+    """Not an order unknown here: the client order id is ours, its states differ."""
+    await client.simulator.LoseEvents(sim.LoseEventsRequest(count=1))
+    await client.app.broker.submit(an_order_from_elsewhere("shared-2"))
+    ours = await client.place(client_order_id="shared-2", order_type=pb.ORDER_TYPE_LIMIT, limit_price="80")
+    assert ours.status == pb.ORDER_STATUS_REJECTED, ours
+
+    assert [(kind, symbol, order) for kind, symbol, order, _, _ in found(await reconcile(client))] == [
+        (ORDER_STATUS, "AAPL", ours.order_id)
+    ]
+
+
 async def test_discrepancy_surviving_repair_engages_the_kill_switch(database_url: str, tmp_path: Path) -> None:
     """Another system sends an order to the broker under a client order id we then use for
     ours (its acknowledgement never reaches us): the broker refuses ours as a duplicate, and
