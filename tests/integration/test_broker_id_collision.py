@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from execution.v1 import execution_pb2 as pb
-from execution_server.brokers.base import BrokerAck, OrderFilled
-from execution_server.domain.orders import Order
+from execution_server.brokers.base import BrokerAck, BrokerOrder, OrderFilled
+from execution_server.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from tests.fakes import QuietBroker
 from tests.harness import Client, running, settings_for
 from tests.waiting import eventually
@@ -76,3 +76,28 @@ async def test_events_with_a_shared_broker_id_reach_the_order_their_client_order
         assert (untouched.status, untouched.filled_quantity, untouched.broker_order_id) == (
             expected, "10" if holder == "closed" else "0", "dup-1"
         )
+
+
+class ForeignOrderBroker(RepeatingBroker):
+    """Also lists, as open, an order placed outside the service under a broker id that our
+    first order holds."""
+
+    async def open_orders(self) -> list[BrokerOrder]:
+        foreign = BrokerOrder(
+            "dup-1", "placed-elsewhere", "AAPL", Side.BUY, OrderType.LIMIT, TimeInForce.DAY, Decimal("3"), Decimal("0"),
+            None, OrderStatus.SUBMITTED, "new", limit_price=Decimal("90"),
+        )  # fmt: skip
+        return [foreign] if self.submitted else []
+
+
+async def test_reconciliation_adopts_a_broker_order_whose_id_another_order_holds(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(settings_for(database_url, tmp_path), ForeignOrderBroker()) as client:
+        first = await client.place(client_order_id="first", **LIMIT)
+        caplog.set_level(logging.WARNING)
+        await client.execution.Reconcile(pb.ReconcileRequest(repair=True))
+        adopted = (await client.execution.GetOrder(pb.GetOrderRequest(client_order_id="placed-elsewhere"))).order
+        assert (adopted.strategy_id, adopted.status, adopted.broker_order_id) == ("external", pb.ORDER_STATUS_SUBMITTED, "")
+        assert any(first.order_id in r.getMessage() and adopted.order_id in r.getMessage() for r in caplog.records)
+        assert (await client.place(client_order_id="later", **LIMIT)).status == pb.ORDER_STATUS_SUBMITTED
