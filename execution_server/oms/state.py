@@ -103,13 +103,14 @@ class OpenOrders:
         unique, and an empty id would collide too)."""
         if not broker_order_id or order.broker_order_id == broker_order_id:
             return broker_order_id or None
-        holder = self.by_broker_id(broker_order_id) or await tx.get_order_by_broker_id(broker_order_id)
-        if holder is None or holder.order_id == order.order_id:
+        # Only the holder's id is read: this runs in the writer for every order's acknowledgement.
+        holder = self._by_broker_id.get(broker_order_id) or await tx.holder_of_broker_id(broker_order_id)
+        if holder is None or holder == order.order_id:
             return broker_order_id
         log.error(
             "order %s (client order id %r): the broker reports broker order id %r, which order %s "
-            "(client order id %r) already holds; recorded without a broker order id",
-            order.order_id, order.client_order_id, broker_order_id, holder.order_id, holder.client_order_id,
+            "already holds; recorded without a broker order id",
+            order.order_id, order.client_order_id, broker_order_id, holder,
         )  # fmt: skip
         return None
 
