@@ -53,6 +53,10 @@ class QuietBroker:
     async def account(self) -> BrokerAccount:
         return BrokerAccount(Decimal(0), Decimal(0), Decimal(0))
 
+    def emit(self, event: BrokerEvent) -> None:
+        """Put `event` on the broker's event stream, as the broker would."""
+        self._events.put_nowait(event)
+
     async def events(self) -> AsyncIterator[BrokerEvent]:
         yield StreamConnected(time=datetime.now(UTC))
         while True:

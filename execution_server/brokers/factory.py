@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from execution_server.brokers.base import BrokerClient
 from execution_server.config import ConfigError, Settings
 
@@ -13,7 +11,9 @@ def build_broker(settings: Settings) -> BrokerClient:
         from execution_server.brokers.simulated import DEFAULT_REFERENCE_PRICES, SimulatedBroker, SimulatorSettings
 
         sim = settings.simulator
-        broker = SimulatedBroker(
+        # Ids carry the broker's lifetime (facts.order_id_for): with or without a state file
+        # they never repeat, so the service's database never sees one twice.
+        return SimulatedBroker(
             SimulatorSettings(
                 reference_prices={**DEFAULT_REFERENCE_PRICES, **sim.reference_prices},
                 default_price=sim.default_price,
@@ -27,13 +27,5 @@ def build_broker(settings: Settings) -> BrokerClient:
                 starting_cash=sim.starting_cash,
             )
         )
-        if sim.state_path is None:
-            # Without a state file a restarted broker would hand out sim-1 and sim-exec-1 again,
-            # and the service (whose database remembers execution ids) would drop the new fill
-            # as a duplicate. Number from the clock instead, so ids never repeat.
-            first = time.time_ns() // 1_000
-            broker.engine.ledger.next_order_seq = first
-            broker.engine.ledger.next_execution_seq = first
-        return broker
     # The Alpaca adapter (alpaca-py against the broker or its loopback emulator) plugs in here.
     raise ConfigError("EXECUTION_BROKER", f"no adapter for {settings.broker!r} in this version")

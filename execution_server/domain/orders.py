@@ -208,7 +208,7 @@ class Order:
 
     # --- the transitions; each validates first and returns a new order ---
 
-    def submitted(self, broker_order_id: str, broker_status: str, at: datetime) -> Order:
+    def submitted(self, broker_order_id: str | None, broker_status: str, at: datetime) -> Order:
         status = transition(self.order_id, self.status, SUBMIT)
         return self.with_changes(
             status=status,

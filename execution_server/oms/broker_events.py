@@ -162,9 +162,10 @@ class BrokerEventApplier:
             status=OrderStatus.SUBMITTED,
             created_at=tx.now,
             updated_at=tx.now,
-            broker_order_id=bo.broker_order_id,
             broker_status=bo.broker_status,
         )
+        # Adopted without the broker id if another local order holds it (logged there).
+        order = order.with_changes(broker_order_id=await self._open.claimable_broker_id(tx, order, bo.broker_order_id))
         placed = tx.record("adopted", order=order, detail=f"{source}: open at the broker, unknown here")
         tx.insert_order(order, placed.sequence)
         self._open.track(tx, None, order)

@@ -45,7 +45,8 @@ class FillRecorder:
             return order
         after = order.filled(quantity, price, time, broker_status)
         if broker_order_id and not after.broker_order_id:
-            after = after.with_changes(broker_order_id=broker_order_id)
+            # A fill ahead of the ack: the order learns its broker id here, unless another holds it.
+            after = after.with_changes(broker_order_id=await self._open.claimable_broker_id(tx, order, broker_order_id))
         fill = Fill(execution_id, order.order_id, quantity, price, time)
         positions = self._positions_after(order, quantity, price)  # may refuse: before any write
         tx.update_order(after)

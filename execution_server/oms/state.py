@@ -2,16 +2,25 @@
 
 Every change made inside a transaction registers its undo, so a batch that fails to commit
 leaves this view exactly as the database is.
+
+Broker order ids are unique across all orders (the database says so too). A broker that hands
+out an id another local order already holds (a simulator that lost its state, a broker bug) is
+an anomaly on the order it came with: logged, and that order goes on without a broker id. It
+is still known by its client order id, which is what the broker is asked by and reconciliation
+matches on; what must not happen is a storage error, for it or for every order after it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
 from execution_server.domain.orders import Order, OrderStatus
 from execution_server.store.transaction import Transaction
+
+log = logging.getLogger(__name__)
 
 
 class OpenOrders:
@@ -70,31 +79,55 @@ class OpenOrders:
             tx.on_rollback(lambda: known.discard(execution_id))
 
     async def find(self, tx: Transaction, client_order_id: str = "", broker_order_id: str = "") -> Order | None:
-        """An order by either id: open ones from memory, closed ones from the database."""
+        """An order by either id: open ones from memory, closed ones from the database. The
+        client order id is ours, so when both are given it decides: an order found by the
+        broker id under another client order id is some other order (a reused broker id)."""
+
+        def agrees(found: Order | None) -> Order | None:
+            return found if found is None or not client_order_id or found.client_order_id == client_order_id else None
+
         order = None
         if broker_order_id:
-            order = self.by_broker_id(broker_order_id)
+            order = agrees(self.by_broker_id(broker_order_id))
         if order is None and client_order_id:
             order = self.by_client_id(client_order_id)
         if order is None and client_order_id:
             order = await tx.get_order_by_client_id(client_order_id)
         if order is None and broker_order_id:
-            order = await tx.get_order_by_broker_id(broker_order_id)
+            order = agrees(await tx.get_order_by_broker_id(broker_order_id))
         return order
+
+    async def claimable_broker_id(self, tx: Transaction, order: Order, broker_order_id: str) -> str | None:
+        """The broker id `order` may record: `broker_order_id`, unless another local order holds
+        it, in which case the anomaly is logged and None comes back (never "": the column is
+        unique, and an empty id would collide too)."""
+        if not broker_order_id or order.broker_order_id == broker_order_id:
+            return broker_order_id or None
+        # Only the holder's id is read: this runs in the writer for every order's acknowledgement.
+        holder = self._by_broker_id.get(broker_order_id) or await tx.holder_of_broker_id(broker_order_id)
+        if holder is None or holder == order.order_id:
+            return broker_order_id
+        log.error(
+            "order %s (client order id %r): the broker reports broker order id %r, which order %s "
+            "already holds; recorded without a broker order id",
+            order.order_id, order.client_order_id, broker_order_id, holder,
+        )  # fmt: skip
+        return None
 
     async def record_acceptance(self, tx: Transaction, order: Order, broker_order_id: str, broker_status: str) -> Order:
         """The broker has the order (its ack, its stream, or a lookup said so): PENDING →
         SUBMITTED; an order a fill already advanced only learns its broker id. A duplicate or
-        late acceptance changes nothing."""
+        late acceptance changes nothing. A broker id another order holds is not recorded."""
+        claimed = order.broker_order_id or await self.claimable_broker_id(tx, order, broker_order_id)
+        detail = "" if claimed or not broker_order_id else f"broker order id {broker_order_id!r} held by another order"
         if order.status is OrderStatus.PENDING:
-            after = order.submitted(broker_order_id, broker_status, tx.now)
-        elif not order.broker_order_id or order.in_flight:
-            after = order.with_changes(broker_order_id=order.broker_order_id or broker_order_id, in_flight=False,
-                                       updated_at=tx.now)
+            after = order.submitted(claimed, broker_status, tx.now)
+        elif claimed != order.broker_order_id or order.in_flight:
+            after = order.with_changes(broker_order_id=claimed, in_flight=False, updated_at=tx.now)
         else:
             return order
         tx.update_order(after)
-        tx.record("submitted", order=after)
+        tx.record("submitted", order=after, detail=detail)
         self.track(tx, order, after)
         return after
 

@@ -161,6 +161,11 @@ class Transaction:
         found = self.pending.order_by_broker_id(broker_order_id)
         return found or await repository.get_order_by_broker_id(self.conn, broker_order_id)
 
+    async def holder_of_broker_id(self, broker_order_id: str) -> str | None:
+        """The order id that holds `broker_order_id`, in this batch or stored; None if free."""
+        found = self.pending.order_by_broker_id(broker_order_id)
+        return found.order_id if found else await repository.holder_of_broker_id(self.conn, broker_order_id)
+
     async def fill_exists(self, execution_id: str) -> bool:
         return self.pending.has_fill(execution_id) or await repository.fill_exists(self.conn, execution_id)
 

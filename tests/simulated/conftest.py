@@ -15,7 +15,8 @@ from .builders import D
 
 @pytest.fixture
 async def broker() -> AsyncIterator[SimulatedBroker]:
-    broker = SimulatedBroker(SimulatorSettings(reference_prices={"AAPL": D(100)}))
+    # A fixed lifetime, so that tests can name the ids it hands out.
+    broker = SimulatedBroker(SimulatorSettings(reference_prices={"AAPL": D(100)}), lifetime="t1")
     await broker.start()
     yield broker
     await broker.close()

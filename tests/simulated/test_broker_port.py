@@ -29,12 +29,12 @@ def test_simulated_broker_implements_the_broker_port() -> None:
 async def test_submit_acknowledges_and_the_fill_arrives_only_on_the_event_stream(broker: SimulatedBroker) -> None:
     stream = broker.events()
     ack = await broker.submit(an_order(client_order_id="c-1", quantity="5"))
-    assert ack == BrokerAck("sim-1", "new")
+    assert ack == BrokerAck("sim-t1-1", "new")
     connected, accepted, filled = await take(stream, 3)
     assert isinstance(connected, StreamConnected) and not connected.reconnect
-    assert (type(accepted), accepted.broker_order_id, accepted.client_order_id) == (OrderAccepted, "sim-1", "c-1")  # type: ignore[union-attr]
+    assert (type(accepted), accepted.broker_order_id, accepted.client_order_id) == (OrderAccepted, "sim-t1-1", "c-1")  # type: ignore[union-attr]
     assert isinstance(filled, OrderFilled)
-    assert (filled.execution_id, filled.quantity, filled.price, filled.broker_status) == ("sim-exec-1", D(5), D(100), "filled")
+    assert (filled.execution_id, filled.quantity, filled.price, filled.broker_status) == ("sim-exec-t1-1", D(5), D(100), "filled")
 
 
 async def test_partial_fill_event_says_partially_filled(broker: SimulatedBroker) -> None:
@@ -58,7 +58,7 @@ async def test_find_by_client_id_finds_closed_orders_with_every_execution(broker
     found = await broker.find_by_client_id("c-9")
     assert found is not None
     assert (found.status, found.broker_status, found.average_fill_price) == (OrderStatus.FILLED, "filled", D("97.4"))
-    assert [(f.execution_id, f.quantity) for f in found.fills] == [("sim-exec-1", D(4)), ("sim-exec-2", D(6))]
+    assert [(f.execution_id, f.quantity) for f in found.fills] == [("sim-exec-t1-1", D(4)), ("sim-exec-t1-2", D(6))]
 
 
 async def test_open_orders_lists_only_what_is_still_working(broker: SimulatedBroker) -> None:
@@ -74,7 +74,7 @@ async def test_cancel_of_a_resting_order_is_confirmed_by_an_event(broker: Simula
     await broker.cancel(order)
     *_, cancelled = await take(stream, 3)
     assert isinstance(cancelled, OrderCancelled)
-    assert (cancelled.broker_order_id, cancelled.broker_status) == ("sim-1", "canceled")
+    assert (cancelled.broker_order_id, cancelled.broker_status) == ("sim-t1-1", "canceled")
 
 
 async def test_cancel_of_a_filled_order_is_refused(broker: SimulatedBroker) -> None:
@@ -130,7 +130,7 @@ async def test_close_session_returns_the_expired_day_orders_with_an_event_each(b
     stream = broker.events()
     await broker.submit(an_order(order_type=OrderType.LIMIT, limit="90"))
     await broker.submit(an_order(order_type=OrderType.LIMIT, limit="90", time_in_force=TimeInForce.GTC))
-    assert broker.close_session() == ["sim-1"]
+    assert broker.close_session() == ["sim-t1-1"]
     *_, expired = await take(stream, 4)
     assert (expired.broker_status, expired.reason) == ("expired", "expired at session close")  # type: ignore[union-attr]
     await assert_no_event(stream)
@@ -149,7 +149,7 @@ async def test_broker_refuses_work_before_start() -> None:
 async def test_set_price_with_an_empty_available_quantity_means_no_cap(broker: SimulatedBroker) -> None:
     await broker.submit(an_order(order_type=OrderType.LIMIT, limit="90", quantity="1000"))
     assert broker.set_price("AAPL", "90", "") == 1
-    assert (await broker.find_by_client_id(broker.engine.ledger.orders["sim-1"].client_order_id)).status is OrderStatus.FILLED  # type: ignore[union-attr]
+    assert (await broker.find_by_client_id(broker.engine.ledger.orders["sim-t1-1"].client_order_id)).status is OrderStatus.FILLED  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ def _settings(path: Path) -> SimulatorSettings:
 
 
 async def _busy_broker(path: Path) -> SimulatedBroker:
-    broker = SimulatedBroker(_settings(path))
+    broker = SimulatedBroker(_settings(path), lifetime="before")
     await broker.start()
     await broker.submit(an_order(quantity="3"))
     resting = an_order(order_type=OrderType.LIMIT, limit="95.5", quantity="10", time_in_force=TimeInForce.GTC)
@@ -38,7 +38,7 @@ async def _busy_broker(path: Path) -> SimulatedBroker:
     await broker.cancel(an_order(client_order_id="to-cancel"))
     broker.cancel_behind_back((await broker.find_by_client_id("behind-back")).broker_order_id)  # type: ignore[union-attr]
     broker.close_session()
-    assert ack.broker_order_id == "sim-2"
+    assert ack.broker_order_id == "sim-before-2"
     return broker
 
 
@@ -56,12 +56,12 @@ async def test_broker_restarted_on_its_journal_has_exactly_the_state_it_stopped_
 async def test_ids_continue_after_a_restart_and_are_never_reused(tmp_path: Path) -> None:
     path = tmp_path / "broker.jsonl"
     await (await _busy_broker(path)).close()  # five orders, two executions
-    after = SimulatedBroker(_settings(path))
+    after = SimulatedBroker(_settings(path), lifetime="after")
     await after.start()
     after.set_price("AAPL", "96")  # the busy broker used up what was available at 95.25
     ack = await after.submit(an_order(client_order_id="after-restart"))
     order = await after.find_by_client_id("after-restart")
-    assert (ack.broker_order_id, [f.execution_id for f in order.fills]) == ("sim-6", ["sim-exec-3"])  # type: ignore[union-attr]
+    assert (ack.broker_order_id, [f.execution_id for f in order.fills]) == ("sim-after-6", ["sim-exec-after-3"])  # type: ignore[union-attr]
     await after.close()
 
 

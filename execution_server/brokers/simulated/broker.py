@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -59,9 +60,22 @@ class SimulatedBroker:
 
     name = "simulated"
 
-    def __init__(self, settings: SimulatorSettings | None = None, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(
+        self,
+        settings: SimulatorSettings | None = None,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        lifetime: str | None = None,
+    ) -> None:
         self.settings = settings = settings or SimulatorSettings()
-        self.engine = MatchingEngine(settings.starting_cash, settings.reference_prices, settings.default_price)
+        # Fresh for every broker object, so every start: ids this lifetime hands out cannot be
+        # ones an earlier lifetime did, whatever became of its journal (the service's database
+        # remembers them all). Random, not seeded: a seeded run would repeat its lifetimes.
+        # Passing one is for tests that name the ids.
+        self.lifetime = lifetime if lifetime is not None else secrets.token_hex(6)
+        self.engine = MatchingEngine(
+            settings.starting_cash, settings.reference_prices, settings.default_price, lifetime=self.lifetime
+        )
         self._clock = clock
         self._state_path = None if settings.state_path is None else Path(settings.state_path)
         self._journal = Journal(self._state_path) if self._state_path else MemoryJournal()

@@ -1,7 +1,8 @@
 """The pure matching engine of the simulated paper broker: commands in, facts out.
 
 No asyncio, no I/O, no clock: every command takes its time as an argument, and the same
-commands always produce the same facts (ids "sim-<n>", executions "sim-exec-<n>").
+commands always produce the same facts (ids "sim-<lifetime>-<n>", executions
+"sim-exec-<lifetime>-<n>", where the lifetime is the broker's, given at construction).
 
 Rules a user of the paper broker can rely on:
 
@@ -55,8 +56,12 @@ class MatchingEngine:
         starting_cash: Decimal = Decimal("1000000"),
         reference_prices: Mapping[str, Decimal] | None = None,
         default_price: Decimal = Decimal("100"),
+        lifetime: str = "",
     ) -> None:
         self.ledger = Ledger(starting_cash, reference_prices or {}, default_price)
+        # Goes into every id this engine hands out (facts.order_id_for); replayed facts keep
+        # the lifetime they were recorded with. Empty: the plain "sim-<n>" of a pure test.
+        self.lifetime = lifetime
 
     def replay(self, facts: list[Fact]) -> None:
         for fact in facts:
@@ -78,7 +83,7 @@ class MatchingEngine:
             raise BrokerRejected(refusal)
         fact = Accepted(
             self.ledger.next_order_seq, spec.client_order_id, spec.symbol, spec.side, spec.order_type,
-            spec.time_in_force, spec.quantity, spec.limit_price, spec.stop_price, at,
+            spec.time_in_force, spec.quantity, spec.limit_price, spec.stop_price, at, self.lifetime,
         )  # fmt: skip
         self.ledger.apply(fact)
         return fact
@@ -173,7 +178,9 @@ class MatchingEngine:
 
     def _fill(self, order: SimOrder, quantity: Decimal, price: Decimal, at: datetime) -> Fact:
         cumulative = order.filled_quantity + quantity
-        return self.ledger.apply(Filled(order.order_id, self.ledger.next_execution_seq, quantity, price, cumulative, at))
+        return self.ledger.apply(
+            Filled(order.order_id, self.ledger.next_execution_seq, quantity, price, cumulative, at, self.lifetime)
+        )
 
     def _close(self, order: SimOrder, reason: str, at: datetime) -> Fact:
         return self.ledger.apply(Closed(order.order_id, reason, CANCELED, at))

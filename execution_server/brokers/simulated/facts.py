@@ -19,12 +19,17 @@ from execution_server.domain.orders import OrderType, Side, TimeInForce
 NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED = "new", "partially_filled", "filled", "canceled", "expired"
 
 
-def order_id_for(seq: int) -> str:
-    return f"sim-{seq}"
+def order_id_for(seq: int, lifetime: str = "") -> str:
+    """`sim-<lifetime>-<seq>`. The lifetime is drawn afresh each time the broker starts, so a
+    broker that lost its journal (the service's database did not) never repeats an id it handed
+    out before; its sequence alone would restart at 1. Empty for facts journaled before ids had
+    one: those orders keep their `sim-<seq>`."""
+    return f"sim-{lifetime}-{seq}" if lifetime else f"sim-{seq}"
 
 
-def execution_id_for(seq: int) -> str:
-    return f"sim-exec-{seq}"
+def execution_id_for(seq: int, lifetime: str = "") -> str:
+    """`sim-exec-<lifetime>-<seq>`, unique across lifetimes for the same reason."""
+    return f"sim-exec-{lifetime}-{seq}" if lifetime else f"sim-exec-{seq}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +46,11 @@ class Accepted:
     limit_price: Decimal | None
     stop_price: Decimal | None
     at: datetime
+    lifetime: str = ""  # of the broker that accepted it; part of the order's id
 
     @property
     def order_id(self) -> str:
-        return order_id_for(self.seq)
+        return order_id_for(self.seq, self.lifetime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +79,11 @@ class Filled:
     price: Decimal
     cumulative_quantity: Decimal
     at: datetime
+    lifetime: str = ""  # of the broker that executed it; part of the execution id
 
     @property
     def execution_id(self) -> str:
-        return execution_id_for(self.execution_seq)
+        return execution_id_for(self.execution_seq, self.lifetime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +151,11 @@ class OrderRestored:
     active: bool
     triggered: bool
     fills: tuple[BrokerFill, ...]
+    lifetime: str = ""  # of the broker that accepted it (see Accepted)
 
     @property
     def order_id(self) -> str:
-        return order_id_for(self.seq)
+        return order_id_for(self.seq, self.lifetime)
 
 
 Fact = Accepted | Activated | Triggered | Filled | Closed | PriceSet | PositionSet | AccountRestored | OrderRestored

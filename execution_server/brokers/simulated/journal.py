@@ -5,6 +5,7 @@ SIGKILL of the process (the page cache outlives it); no fsync, so not a power lo
 start the file is replayed and rewritten compacted: one account line, one line per order.
 Decimals are written as strings, so what is read back is exactly what was written. A torn
 last line (the process died mid-write) is ignored; damage anywhere else is an error.
+Journals written before ids carried the broker's lifetime read as they always did.
 """
 
 from __future__ import annotations
@@ -152,7 +153,9 @@ def encode(fact: Fact) -> str:
 def decode(line: str) -> Fact:
     record = json.loads(line)
     cls = _KINDS[record.pop("k")]
-    values = {name: _decode_field(name, record[name]) for name in _FIELDS[cls]}
+    # A field added since the line was written (a lifetime) is absent: its default applies.
+    # A missing field without one makes cls() raise TypeError, a damaged line.
+    values = {name: _decode_field(name, record[name]) for name in _FIELDS[cls] if name in record}
     return cls(**values)  # type: ignore[no-any-return]
 
 

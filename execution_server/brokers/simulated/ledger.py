@@ -102,7 +102,7 @@ class Ledger:
     def _accepted(self, fact: Accepted) -> None:
         order = SimOrder(
             fact.seq, fact.client_order_id, fact.symbol, fact.side, fact.order_type, fact.time_in_force,
-            fact.quantity, fact.limit_price, fact.stop_price, fact.at,
+            fact.quantity, fact.limit_price, fact.stop_price, fact.at, lifetime=fact.lifetime,
         )  # fmt: skip
         self._insert(order)
 

@@ -58,12 +58,13 @@ class SimOrder:
     active: bool = False  # working: past its (simulated) ack delay
     triggered: bool = False  # a stop whose stop price was crossed
     fills: list[BrokerFill] = field(default_factory=list)
+    lifetime: str = ""  # of the broker that accepted it: with seq, it makes the order id
     order_id: str = ""
     # Where the order rests in its symbol's book: (lane, key), or None.
     resting: tuple[object, object] | None = None
 
     def __post_init__(self) -> None:
-        self.order_id = order_id_for(self.seq)
+        self.order_id = order_id_for(self.seq, self.lifetime)
 
     @property
     def is_open(self) -> bool:
@@ -100,6 +101,7 @@ class SimOrder:
             active=self.active,
             triggered=self.triggered,
             fills=tuple(self.fills),
+            lifetime=self.lifetime,
         )
 
     @classmethod
@@ -122,6 +124,7 @@ class SimOrder:
             active=state.active,
             triggered=state.triggered,
             fills=list(state.fills),
+            lifetime=state.lifetime,
         )
 
     def to_broker_order(self) -> BrokerOrder:

@@ -29,8 +29,8 @@ class SimulatorSettings:
 
     reference_prices / default_price: where a symbol never priced starts, so market orders
         fill out of the box.
-    state_path: the broker's own journal; None keeps it in memory only (ids then restart at
-        sim-1 with the process: give it a path wherever the service's database outlives it).
+    state_path: the broker's own journal; None keeps it in memory only (its orders are then
+        forgotten with the process; ids never repeat either way, see facts.order_id_for).
     ack_latency_seconds: delay between accepting (and journaling) an order and acking it.
     reject_fraction / unknown_outcome_fraction: share of submissions refused outright, or
         accepted but answered with SubmissionOutcomeUnknown.
