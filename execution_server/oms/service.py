@@ -14,7 +14,7 @@ import dataclasses
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from execution_server.brokers.base import (
     BrokerAck,
@@ -123,8 +123,26 @@ class OrderService:
             self._settle(order)
             return self._open.get(order.order_id) or order
         else:
-            return await self._writer.run(lambda tx: self.acknowledge(tx, order.order_id, ack))
-        return await self._writer.run(lambda tx: self._reject(tx, order.order_id, reason, broker_status))
+            return await self._record_answer(order, lambda tx: self.acknowledge(tx, order.order_id, ack))
+        return await self._record_answer(order, lambda tx: self._reject(tx, order.order_id, reason, broker_status))
+
+    async def _record_answer(self, order: Order, write: Callable[[Transaction], Awaitable[Order]]) -> Order:
+        """Write the broker's answer. The order is already durable (and, but for a refusal, at the
+        broker): if the answer cannot be written, an error would tell the client it has no order
+        when it may well have a live one. The reply is the order as last committed (in flight),
+        and settlement brings it to the broker's truth."""
+        try:
+            return await self._writer.run(write)
+        except Exception as error:  # noqa: BLE001 - whatever failed, the order exists
+            log.error("order %s: the broker's answer could not be recorded (%s); settling by client order id",
+                      order.order_id, error)
+            self._settle(order)
+            # Not the open-orders view: it may hold a later batch's change not yet committed
+            # (and perhaps never to be).
+            try:
+                return await self.get(order_id=order.order_id)
+            except Exception:  # noqa: BLE001 - the store cannot answer either: the order as recorded
+                return order
 
     async def acknowledge(self, tx: Transaction, order_id: str, ack: BrokerAck) -> Order:
         order = self._open.get(order_id) or await tx.get_order(order_id)

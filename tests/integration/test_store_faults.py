@@ -5,11 +5,23 @@ UNAVAILABLE."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import grpc
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from execution.v1 import execution_pb2 as pb
-from tests.harness import Client
+from execution.v1 import simulator_pb2 as sim
+from execution_server.brokers.base import BrokerAck, BrokerRejected
+from execution_server.brokers.factory import build_broker
+from execution_server.brokers.simulated import SimulatedBroker
+from execution_server.config import Settings
+from execution_server.domain.orders import Order
+from tests.harness import Client, running, settings_for
+from tests.waiting import eventually
 
 
 async def test_one_clients_refused_change_fails_no_other_clients_order(client: Client) -> None:
@@ -28,3 +40,96 @@ async def test_one_clients_refused_change_fails_no_other_clients_order(client: C
     assert {result.code() for result in refused} <= {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE}
     listed = await client.execution.ListOrders(pb.ListOrdersRequest(page_size=1000))
     assert len(listed.orders) == 300
+
+
+class GatedBroker(SimulatedBroker):
+    """The real simulated broker, holding each submission at the door until the test opens it."""
+
+    entered: asyncio.Event
+    gate: asyncio.Event
+    refuse: bool
+
+    async def submit(self, order: Order) -> BrokerAck:
+        self.entered.set()
+        await self.gate.wait()
+        if self.refuse:
+            raise BrokerRejected("refused at the door")
+        return await super().submit(order)
+
+
+def gated_broker(settings: Settings) -> GatedBroker:
+    broker = build_broker(settings)
+    broker.__class__ = GatedBroker
+    broker.entered, broker.gate, broker.refuse = asyncio.Event(), asyncio.Event(), False
+    return broker  # type: ignore[return-value]
+
+
+REFUSE_ORDER_UPDATES = {
+    # A real refusal by the database, of every change to an order row (inserts still pass).
+    "sqlite": ["CREATE TRIGGER refuse_order_updates BEFORE UPDATE ON orders "
+               "BEGIN SELECT RAISE(ABORT, 'orders are read-only'); END"],
+    "postgresql": [
+        "CREATE FUNCTION refuse_order_updates() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'orders are read-only'; END $$",
+        "CREATE TRIGGER refuse_order_updates BEFORE UPDATE ON orders "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_order_updates()",
+    ],
+}
+
+
+async def refuse_order_updates(engine: AsyncEngine, refuse: bool) -> None:
+    async with engine.begin() as conn:
+        if refuse:
+            for statement in REFUSE_ORDER_UPDATES[engine.dialect.name]:
+                await conn.execute(text(statement))
+        else:
+            await conn.execute(text("DROP TRIGGER refuse_order_updates" + (
+                " ON orders" if engine.dialect.name == "postgresql" else "")))
+
+
+def _settlement_attempts(caplog: pytest.LogCaptureFixture) -> Callable[[], Awaitable[list[str]]]:
+    async def attempts() -> list[str]:
+        return [record.getMessage() for record in caplog.records if "settlement could not be recorded" in record.getMessage()]
+
+    return attempts
+
+
+async def test_an_order_sent_whose_acknowledgement_cannot_be_written_is_the_reply_and_settles(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The order is durable and at the broker; only the write of the ack fails. The client must
+    get the order (PENDING, in flight), not an error, and the order must converge."""
+    broker = gated_broker(settings)
+    async with running(settings, broker=broker) as client:
+        await client.simulator.SetPrice(sim.SetPriceRequest(symbol="AAPL", price="187.25"))
+        reply = asyncio.ensure_future(client.place(client_order_id="ack-lost-1"))
+        await broker.entered.wait()
+        await refuse_order_updates(client.app.engine, True)
+        broker.gate.set()
+        order = await reply
+        # Still refused when settlement first finds the order at the broker: it tries again.
+        await eventually(_settlement_attempts(caplog), bool)
+        await refuse_order_updates(client.app.engine, False)
+        assert order.status == pb.ORDER_STATUS_PENDING and order.in_flight
+        assert order.client_order_id == "ack-lost-1"
+        settled = await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+        assert settled.broker_order_id and not settled.in_flight and settled.filled_quantity == "10"
+
+
+async def test_an_order_whose_rejection_cannot_be_written_is_the_reply_and_settles(database_url: str, tmp_path: Path) -> None:
+    """The broker refused the order but the rejection cannot be written: the order is durable,
+    so the reply is the order (in flight), and settlement, finding nothing at the broker,
+    rejects it."""
+    settings = settings_for(database_url, tmp_path, settle_attempts=2)
+    broker = gated_broker(settings)
+    broker.refuse = True
+    async with running(settings, broker=broker) as client:
+        reply = asyncio.ensure_future(client.place(client_order_id="reject-lost-1"))
+        await broker.entered.wait()
+        await refuse_order_updates(client.app.engine, True)
+        broker.gate.set()
+        order = await reply
+        await refuse_order_updates(client.app.engine, False)
+        assert order.status == pb.ORDER_STATUS_PENDING and order.in_flight
+        settled = await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_REJECTED)
+        assert settled.reject_reason.startswith("NOT_RECEIVED") and not settled.in_flight
