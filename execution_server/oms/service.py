@@ -22,6 +22,7 @@ from execution_server.brokers.base import (
     BrokerRejected,
     BrokerUnavailable,
     CancelRefused,
+    SubmissionOutcomeUnknown,
 )
 from execution_server.domain.orders import Order, OrderSpec, OrderStatus
 from execution_server.oms.errors import (
@@ -118,8 +119,14 @@ class OrderService:
         except BrokerUnavailable as error:
             # Certainly not sent: a definite outcome, so a rejection the client can act on.
             reason = f"BROKER_UNAVAILABLE: {error}"
-        except Exception as error:  # timeout, dropped connection, 5xx: the outcome is unknown
+        except (SubmissionOutcomeUnknown, TimeoutError) as error:  # dropped connection, 5xx, no answer in time
             log.warning("order %s: submission outcome unknown (%r); settling by client order id", order.order_id, error)
+            self._settle(order)
+            return self._open.get(order.order_id) or order
+        except Exception:
+            # A bug in the adapter, not an answer from the broker: loud, with its traceback. The
+            # order may still have been sent, so it is settled by lookup all the same.
+            log.exception("order %s: the broker adapter failed unexpectedly; settling by client order id", order.order_id)
             self._settle(order)
             return self._open.get(order.order_id) or order
         else:

@@ -233,3 +233,36 @@ async def test_a_price_with_every_digit_the_api_accepts_comes_back_exactly(setti
         assert placed.limit_price == price and (await client.get(placed.order_id)).limit_price == price
     async with running(settings) as client:
         assert (await client.get(placed.order_id)).limit_price == price
+
+
+class FaultyAdapter(SimulatedBroker):
+    """The real simulated broker behind an adapter with a bug after the order went out."""
+
+    async def submit(self, order: Order) -> BrokerAck:
+        await super().submit(order)
+        raise AttributeError("'NoneType' object has no attribute 'id'")  # what a bug looks like
+
+
+async def test_a_bug_in_the_adapter_on_submit_is_an_error_with_its_traceback_and_the_order_settles(
+    settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = build_broker(settings)
+    broker.__class__ = FaultyAdapter
+    async with running(settings, broker=broker) as client:
+        order = await client.place(client_order_id="buggy-1")
+        assert order.status == pb.ORDER_STATUS_PENDING and order.in_flight
+        settled = await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+        assert settled.broker_order_id and not settled.in_flight
+    reports = [r for r in caplog.records if r.name == "execution_server.oms.service" and order.order_id in r.getMessage()]
+    assert [r.levelname for r in reports] == ["ERROR"]
+    assert reports[0].exc_info is not None and isinstance(reports[0].exc_info[1], AttributeError)
+
+
+async def test_an_unknown_submission_outcome_is_a_warning_not_an_error(database_url, tmp_path, caplog) -> None:
+    settings = settings_for(database_url, tmp_path)
+    settings = replace(settings, simulator=replace(settings.simulator, unknown_outcome_fraction=1.0))
+    async with running(settings) as client:
+        order = await client.place(client_order_id="lost-ack-2")
+        await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+    reports = [r for r in caplog.records if r.name == "execution_server.oms.service" and order.order_id in r.getMessage()]
+    assert [r.levelname for r in reports] == ["WARNING"] and reports[0].exc_info is None
