@@ -57,7 +57,9 @@ class OrderService:
         submit_timeout_seconds: float = 10.0,
     ) -> None:
         self._writer = writer
-        self._read = reader  # an async context manager factory giving a read connection
+        # An async context manager factory giving a read connection; its failures are
+        # StoreUnavailable (store/reads.py).
+        self._read = reader
         self._open = open_orders
         self._broker = broker
         self._risk = risk

@@ -37,6 +37,7 @@ from execution_server.reconcile.compare import (
     reconcile,
 )
 from execution_server.store import repository
+from execution_server.store.reads import read_connection
 from execution_server.store.transaction import Transaction
 from execution_server.store.writer import GroupCommitWriter
 
@@ -235,7 +236,7 @@ class ReconcileRunner:
 
     async def recent(self, limit: int) -> list[ReconcileReport]:
         """The last runs, newest first, as they were recorded."""
-        async with self._engine.connect() as conn:
+        async with read_connection(self._engine) as conn:
             runs = await repository.recent_reconcile_runs(conn, min(limit, self._history))
         return [_report_from_row(run) for run in runs]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import simulator_pb2 as sim
@@ -133,3 +133,72 @@ async def test_an_order_whose_rejection_cannot_be_written_is_the_reply_and_settl
         assert order.status == pb.ORDER_STATUS_PENDING and order.in_flight
         settled = await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_REJECTED)
         assert settled.reject_reason.startswith("NOT_RECEIVED") and not settled.in_flight
+
+
+READS = {
+    # Each read-only RPC, with the table its read waits on when the test locks it.
+    "GetOrder": ("orders", lambda c, order_id: c.execution.GetOrder(pb.GetOrderRequest(order_id=order_id))),
+    "ListOrders": ("orders", lambda c, order_id: c.execution.ListOrders(pb.ListOrdersRequest())),
+    "ListReconcileRuns": ("reconcile_runs", lambda c, order_id: c.execution.ListReconcileRuns(pb.ListReconcileRunsRequest())),
+}
+
+
+async def read_cut_off(
+    client: Client, database_url: str, table: str, call: Callable[[], Awaitable[object]]
+) -> BaseException:
+    """The call's read fails for real: on PostgreSQL its connection is terminated while the
+    read waits (on a lock the test holds); on SQLite the database file (with its WAL) is
+    replaced by one that is not a database, and the pool's idle connections closed so that
+    reads must reopen it."""
+    engine = client.app.engine
+    if engine.dialect.name == "sqlite":
+        path = Path(str(engine.url.database))
+        for companion in ("-wal", "-shm"):  # else a new connection reads the pages from the WAL
+            path.with_name(path.name + companion).unlink(missing_ok=True)
+        garbage = path.with_name("garbage.db")
+        garbage.write_bytes(b"this is not a database" * 512)
+        garbage.replace(path)
+        await engine.dispose()
+        return await _failure(call)
+    admin = create_async_engine(database_url)
+    try:
+        async with admin.connect() as conn, admin.connect() as watcher:
+            await conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+            pending = asyncio.ensure_future(_failure(call))
+
+            async def waiting() -> int:
+                # Its own connection, one statement a transaction: pg_stat_activity is a snapshot
+                # taken once per transaction.
+                query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                count = (await watcher.execute(text(query))).scalar_one()
+                await watcher.rollback()
+                return count
+
+            await eventually(waiting, lambda count: count > 0)
+            await conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))
+            failure = await pending
+            await conn.rollback()
+    finally:
+        await admin.dispose()
+    return failure
+
+
+async def _failure(call: Callable[[], Awaitable[object]]) -> BaseException:
+    try:
+        await call()
+    except BaseException as error:  # noqa: BLE001 - the failure is what the test looks at
+        return error
+    raise AssertionError("the read did not fail")
+
+
+@pytest.mark.parametrize("rpc", sorted(READS))
+async def test_a_read_the_database_cannot_answer_is_unavailable(rpc: str, settings: Settings) -> None:
+    table, read = READS[rpc]
+    async with running(settings) as client:
+        order = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="1")
+        failure = await read_cut_off(client, settings.database_url, table, lambda: read(client, order.order_id))
+    assert isinstance(failure, grpc.aio.AioRpcError)
+    assert failure.code() == grpc.StatusCode.UNAVAILABLE, failure.details()
