@@ -35,7 +35,7 @@ from execution_server.oms.ports import PortfolioListener, RiskGate
 from execution_server.oms.state import OpenOrders
 from execution_server.store import repository
 from execution_server.store.transaction import Transaction
-from execution_server.store.writer import GroupCommitWriter
+from execution_server.store.writer import GroupCommitWriter, StoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 1000
@@ -141,7 +141,7 @@ class OrderService:
         when it may well have a live one. The reply is the order as last committed (in flight),
         and settlement brings it to the broker's truth."""
         try:
-            return await self._writer.run(write)
+            answered = await self._writer.run(write)
         except Exception as error:  # noqa: BLE001 - whatever failed, the order exists
             log.error("order %s: the broker's answer could not be recorded (%s); settling by client order id",
                       order.order_id, error)
@@ -152,6 +152,19 @@ class OrderService:
                 return await self.get(order_id=order.order_id)
             except Exception:  # noqa: BLE001 - the store cannot answer either: the order as recorded
                 return order
+        return await self._latest(answered)
+
+    async def _latest(self, answered: Order) -> Order:
+        """The order as it is when the reply is sent: the broker's events may have moved it on
+        since the answer was written (a market order's fill, in the same batch or the next).
+        Then the store is asked, not the open-orders view, which may hold a change of the batch
+        now being written, not yet committed."""
+        if answered.status.is_terminal or self._open.get(answered.order_id) == answered:
+            return answered  # nothing newer known
+        try:
+            return await self.get(order_id=answered.order_id)
+        except StoreUnavailable:
+            return answered  # committed, and the freshest the store could confirm
 
     async def acknowledge(self, tx: Transaction, order_id: str, ack: BrokerAck) -> Order:
         order = self._open.get(order_id) or await tx.get_order(order_id)

@@ -266,3 +266,48 @@ async def test_an_unknown_submission_outcome_is_a_warning_not_an_error(database_
         await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
     reports = [r for r in caplog.records if r.name == "execution_server.oms.service" and order.order_id in r.getMessage()]
     assert [r.levelname for r in reports] == ["WARNING"] and reports[0].exc_info is None
+
+
+class HeldAtTheDoor(SimulatedBroker):
+    """The real simulated broker, holding each submission until the test lets it through."""
+
+    entered: asyncio.Event
+    gate: asyncio.Event
+
+    async def submit(self, order: Order) -> BrokerAck:
+        self.entered.set()
+        await self.gate.wait()
+        return await super().submit(order)
+
+
+async def test_a_market_order_filled_before_the_reply_is_sent_is_replied_filled(settings) -> None:
+    """The ack and the fill the broker reported at once commit in the same batch, the ack first:
+    the reply, sent after that commit, must say FILLED, not the SUBMITTED of the ack."""
+    broker = build_broker(settings)
+    broker.__class__ = HeldAtTheDoor
+    broker.entered, broker.gate = asyncio.Event(), asyncio.Event()
+    async with running(settings, broker=broker) as client:
+        await client.simulator.SetPrice(sim.SetPriceRequest(symbol="AAPL", price="187.25"))
+        reply = asyncio.ensure_future(client.place(quantity="10"))
+        await broker.entered.wait()
+        # Keep the writer busy with a change of its own, so that the ack and the broker's
+        # events queue up behind it and go into one batch together.
+        inside, release = asyncio.Event(), asyncio.Event()
+
+        async def hold(tx) -> None:  # type: ignore[no-untyped-def]
+            inside.set()
+            await release.wait()
+
+        held = client.app.writer.submit(hold)
+        await inside.wait()
+        broker.gate.set()
+
+        async def queued() -> int:
+            return client.app.writer._queue.qsize()
+
+        await eventually(queued, lambda size: size >= 3)  # the ack, then the broker's accepted and filled
+        release.set()
+        await held
+        order = await reply
+    assert order.status == pb.ORDER_STATUS_FILLED
+    assert (order.filled_quantity, order.average_fill_price) == ("10", "187.25")
