@@ -43,7 +43,7 @@ class FillRecorder:
         applied = self._open.has_execution(order.order_id, execution_id)
         if applied or (applied is None and await tx.fill_exists(execution_id)):
             return order
-        after = order.filled(quantity, price, time, broker_status)
+        after = order.filled(quantity, price, tx.now, broker_status)  # `time`, the broker's, is the fill's
         if broker_order_id and not after.broker_order_id:
             after = after.with_changes(broker_order_id=broker_order_id)
         fill = Fill(execution_id, order.order_id, quantity, price, time)

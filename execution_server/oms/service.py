@@ -209,7 +209,7 @@ class OrderService:
             raise OrderNotCancellable(order.order_id, order.status)
         if order.cancel_requested:
             return order, True
-        after = order.with_changes(cancel_requested=True, updated_at=tx.now)
+        after = order.with_changes(cancel_requested=True, updated_at=order.touched_at(tx.now))
         tx.update_order(after)
         tx.record("cancel_requested", order=after)
         self._open.track(tx, order, after)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import UTC
+from decimal import Decimal
 
 import grpc
 import pytest
@@ -311,3 +313,31 @@ async def test_a_market_order_filled_before_the_reply_is_sent_is_replied_filled(
         order = await reply
     assert order.status == pb.ORDER_STATUS_FILLED
     assert (order.filled_quantity, order.average_fill_price) == ("10", "187.25")
+
+
+async def test_a_fill_timed_before_the_last_update_keeps_its_time_and_moves_updated_at_forward(settings) -> None:
+    """The broker's fill time goes to the fill; the order's updated_at is when the service
+    changed it, and never goes back."""
+    from datetime import timedelta
+
+    from execution_server.brokers.base import OrderFilled
+    from tests.fakes import QuietBroker
+
+    broker = QuietBroker()
+    async with running(settings, broker=broker) as client:
+        placed = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="1", quantity="10")
+        before = placed.updated_at.ToDatetime(tzinfo=UTC)
+        early = before - timedelta(hours=1)
+        await broker._events.put(
+            OrderFilled(placed.broker_order_id, placed.client_order_id, "early-x1", Decimal("4"), Decimal("1"), early)
+        )
+        filled = await eventually(lambda: client.get(placed.order_id), lambda o: o.filled_quantity == "4")
+        updates = client.execution.StreamOrderUpdates(pb.StreamOrderUpdatesRequest())
+        fill = None
+        async for update in updates:
+            if update.HasField("fill"):
+                fill = update.fill
+                break
+        updates.cancel()
+    assert filled.updated_at.ToDatetime(tzinfo=UTC) >= before
+    assert fill is not None and fill.time.ToDatetime(tzinfo=UTC) == early
