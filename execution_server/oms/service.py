@@ -42,6 +42,14 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class CancelFailure:
+    """An order whose cancel could not be requested, and why."""
+
+    order_id: str
+    reason: str
+
+
 class OrderService:
     def __init__(
         self,
@@ -231,21 +239,25 @@ class OrderService:
             changed = self._open.wait_for_change(order.order_id)
         return await self.get(order_id=order.order_id)
 
-    async def cancel_all_open(self, reason: str) -> list[str]:
-        """Request a cancel of every open order (kill switch); returns their ids."""
+    async def cancel_all_open(self, reason: str) -> tuple[list[str], list[CancelFailure]]:
+        """Request a cancel of every open order (kill switch): the ids of those whose cancel
+        was requested, and those whose cancel failed, with the reason (they may still work).
+        An order that closed meanwhile is in neither."""
         orders = self._open.all()
 
-        async def cancel_one(order: Order) -> str | None:
+        async def cancel_one(order: Order) -> str | CancelFailure | None:
             try:
                 await self.cancel(order_id=order.order_id)
             except (OrderNotCancellable, OrderNotFound):
                 return None
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - told to the operator, not raised: the others go on
                 log.error("order %s: cancel for %s failed: %s", order.order_id, reason, error)
+                return CancelFailure(order.order_id, str(error) or error.__class__.__name__)
             return order.order_id
 
         results = await asyncio.gather(*(cancel_one(order) for order in orders))
-        return [order_id for order_id in results if order_id]
+        cancelled = [result for result in results if isinstance(result, str)]
+        return cancelled, [result for result in results if isinstance(result, CancelFailure)]
 
     # --- GetOrder / ListOrders ---
 
