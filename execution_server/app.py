@@ -43,6 +43,7 @@ from execution_server.risk.control import RiskControl
 from execution_server.store import repository
 from execution_server.store.database import create_engine
 from execution_server.store.migrate import is_at_head, upgrade_to_head
+from execution_server.store.reads import read_connection
 from execution_server.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class Application:
         )
         self.orders = OrderService(
             writer=self.writer,
-            reader=self.engine.connect,
+            reader=lambda: read_connection(self.engine),
             open_orders=self.open_orders,
             broker=self.broker,
             risk=self.risk.manager,

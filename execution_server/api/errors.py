@@ -18,6 +18,7 @@ from grpc_status import rpc_status
 
 from execution_server.api.convert import InvalidRequest
 from execution_server.brokers.base import BrokerError, BrokerUnavailable
+from execution_server.domain.orders import InvalidFill, InvalidTransition
 from execution_server.events.log import FanoutClosed, SequenceOutOfRange
 from execution_server.oms.errors import ClientOrderIdConflict, InvalidPageToken, OrderNotCancellable, OrderNotFound
 from execution_server.store.writer import StoreUnavailable, WriterStopped
@@ -32,6 +33,9 @@ STATUS_OF: list[tuple[type[BaseException], grpc.StatusCode, int]] = [
     (OrderNotFound, grpc.StatusCode.NOT_FOUND, code_pb2.NOT_FOUND),
     (ClientOrderIdConflict, grpc.StatusCode.ALREADY_EXISTS, code_pb2.ALREADY_EXISTS),
     (OrderNotCancellable, grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
+    # Reached by Reconcile with repair, when the broker reports what the order cannot take.
+    (InvalidTransition, grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
+    (InvalidFill, grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
     (BrokerUnavailable, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
     (BrokerError, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
     (StoreUnavailable, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
@@ -74,14 +78,20 @@ def _detail_for(error: BaseException) -> Any:
             ]
         )
     if isinstance(error, OrderNotCancellable):
-        return error_details_pb2.PreconditionFailure(
-            violations=[
-                error_details_pb2.PreconditionFailure.Violation(
-                    type="ORDER_STATE", subject=error.order_id, description=f"order is {error.status.value}"
-                )
-            ]
+        return _precondition("ORDER_STATE", error.order_id, f"order is {error.status.value}")
+    if isinstance(error, InvalidTransition):
+        return _precondition(
+            "ORDER_STATE", error.order_id, f"order is {error.state.value}; it cannot take the event {error.event.value}"
         )
+    if isinstance(error, InvalidFill):
+        return _precondition("ORDER_FILL", error.order_id, error.reason)
     return None
+
+
+def _precondition(kind: str, subject: str, description: str) -> error_details_pb2.PreconditionFailure:
+    return error_details_pb2.PreconditionFailure(
+        violations=[error_details_pb2.PreconditionFailure.Violation(type=kind, subject=subject, description=description)]
+    )
 
 
 async def abort_for(context: grpc.aio.ServicerContext, error: BaseException) -> None:

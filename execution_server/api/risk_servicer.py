@@ -38,7 +38,7 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
             from execution_server.api.convert import InvalidRequest
 
             raise InvalidRequest([("reason", "required when engaging: operators and logs read it")])
-        state, cancelled = await self._risk.set_kill_switch(
+        state, cancelled, failed = await self._risk.set_kill_switch(
             engaged=request.engaged,
             reason=request.reason.strip(),
             reduce_only=request.reduce_only,
@@ -49,6 +49,7 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
             kill_switch_reason=state.reason,
             trading_state=TRADING_STATES[state.trading_state],
             cancelled_order_ids=cancelled,
+            cancel_failures=[pb.CancelFailure(order_id=f.order_id, reason=f.reason) for f in failed],
         )
 
     @translate_errors

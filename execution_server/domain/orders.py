@@ -206,6 +206,11 @@ class Order:
     def with_changes(self, **changes: object) -> Order:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
+    def touched_at(self, at: datetime) -> datetime:
+        """The updated_at of a change made at `at`: never before the last one, whatever the
+        clock (a wall clock stepped back, a time taken from a report about the past)."""
+        return max(self.updated_at, at)
+
     # --- the transitions; each validates first and returns a new order ---
 
     def submitted(self, broker_order_id: str | None, broker_status: str, at: datetime) -> Order:
@@ -215,7 +220,7 @@ class Order:
             broker_order_id=broker_order_id,
             broker_status=broker_status,
             in_flight=False,
-            updated_at=at,
+            updated_at=self.touched_at(at),
         )
 
     def rejected(self, reason: str, at: datetime, broker_status: str = "") -> Order:
@@ -225,7 +230,7 @@ class Order:
             reject_reason=reason,
             in_flight=False,
             broker_status=broker_status or self.broker_status,
-            updated_at=at,
+            updated_at=self.touched_at(at),
         )
 
     def cancelled(self, reason: str, at: datetime, broker_status: str = "") -> Order:
@@ -235,11 +240,12 @@ class Order:
             cancel_reason=reason,
             in_flight=False,
             broker_status=broker_status or self.broker_status,
-            updated_at=at,
+            updated_at=self.touched_at(at),
         )
 
     def filled(self, quantity: Decimal, price: Decimal, at: datetime, broker_status: str = "") -> Order:
-        """Apply one execution. After a confirmed cancel, a late fill is recorded but the
+        """Apply one execution, recorded at `at` (when the service learns of it; the broker's
+        own time belongs to the Fill). After a confirmed cancel, a late fill is recorded but the
         order stays CANCELLED (an execution that raced the cancel at the broker)."""
         if quantity <= 0:
             raise InvalidFill(self.order_id, f"fill quantity must be positive, got {quantity}")
@@ -262,5 +268,5 @@ class Order:
             average_fill_price=weighted_average(self.filled_quantity, self.average_fill_price, quantity, price),
             in_flight=False,
             broker_status=broker_status or self.broker_status,
-            updated_at=at,
+            updated_at=self.touched_at(at),
         )

@@ -43,7 +43,7 @@ class FillRecorder:
         applied = self._open.has_execution(order.order_id, execution_id)
         if applied or (applied is None and await tx.fill_exists(execution_id)):
             return order
-        after = order.filled(quantity, price, time, broker_status)
+        after = order.filled(quantity, price, tx.now, broker_status)  # `time`, the broker's, is the fill's
         if broker_order_id and not after.broker_order_id:
             # A fill ahead of the ack: the order learns its broker id here, unless another holds it.
             after = after.with_changes(broker_order_id=await self._open.claimable_broker_id(tx, order, broker_order_id))

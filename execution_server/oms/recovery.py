@@ -13,6 +13,7 @@ from execution_server.brokers.base import BrokerClient, BrokerError
 from execution_server.domain.orders import Order, OrderStatus
 from execution_server.oms.broker_events import BrokerEventApplier
 from execution_server.oms.state import OpenOrders
+from execution_server.store.writer import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Recovery:
 
     async def _settle(self, order: Order) -> None:
         backoff = Backoff(first=self._delay, cap=5.0)
+        found = False
         for _ in range(self._attempts):
             await asyncio.sleep(backoff.next_delay())
             current = self._open.get(order.order_id)
@@ -75,8 +77,16 @@ class Recovery:
                 log.info("order %s: lookup failed (%s); retrying", order.order_id, error)
                 continue
             if broker_order is not None:
-                await self._applier.adopt_broker_state(broker_order, source="settlement", adopt_unknown=False)
+                found = True
+                try:
+                    await self._applier.adopt_broker_state(broker_order, source="settlement", adopt_unknown=False)
+                except StoreUnavailable as error:  # often why the order needed settling: try again
+                    log.warning("order %s: settlement could not be recorded (%s); retrying", order.order_id, error)
+                    continue
                 return
+        if found:  # at the broker, so never to be rejected here: reconciliation records it
+            log.error("order %s: found at the broker but not recorded after %d attempts", order.order_id, self._attempts)
+            return
         current = self._open.get(order.order_id)
         if current is not None and current.in_flight and current.status is OrderStatus.PENDING:
             await self._applier.reject_never_received(

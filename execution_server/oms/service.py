@@ -14,7 +14,7 @@ import dataclasses
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from execution_server.brokers.base import (
     BrokerAck,
@@ -22,6 +22,7 @@ from execution_server.brokers.base import (
     BrokerRejected,
     BrokerUnavailable,
     CancelRefused,
+    SubmissionOutcomeUnknown,
 )
 from execution_server.domain.orders import Order, OrderSpec, OrderStatus
 from execution_server.oms.errors import (
@@ -34,11 +35,19 @@ from execution_server.oms.ports import PortfolioListener, RiskGate
 from execution_server.oms.state import OpenOrders
 from execution_server.store import repository
 from execution_server.store.transaction import Transaction
-from execution_server.store.writer import GroupCommitWriter
+from execution_server.store.writer import GroupCommitWriter, StoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CancelFailure:
+    """An order whose cancel could not be requested, and why."""
+
+    order_id: str
+    reason: str
 
 
 class OrderService:
@@ -56,7 +65,9 @@ class OrderService:
         submit_timeout_seconds: float = 10.0,
     ) -> None:
         self._writer = writer
-        self._read = reader  # an async context manager factory giving a read connection
+        # An async context manager factory giving a read connection; its failures are
+        # StoreUnavailable (store/reads.py).
+        self._read = reader
         self._open = open_orders
         self._broker = broker
         self._risk = risk
@@ -118,13 +129,50 @@ class OrderService:
         except BrokerUnavailable as error:
             # Certainly not sent: a definite outcome, so a rejection the client can act on.
             reason = f"BROKER_UNAVAILABLE: {error}"
-        except Exception as error:  # timeout, dropped connection, 5xx: the outcome is unknown
+        except (SubmissionOutcomeUnknown, TimeoutError) as error:  # dropped connection, 5xx, no answer in time
             log.warning("order %s: submission outcome unknown (%r); settling by client order id", order.order_id, error)
             self._settle(order)
             return self._open.get(order.order_id) or order
+        except Exception:
+            # A bug in the adapter, not an answer from the broker: loud, with its traceback. The
+            # order may still have been sent, so it is settled by lookup all the same.
+            log.exception("order %s: the broker adapter failed unexpectedly; settling by client order id", order.order_id)
+            self._settle(order)
+            return self._open.get(order.order_id) or order
         else:
-            return await self._writer.run(lambda tx: self.acknowledge(tx, order.order_id, ack))
-        return await self._writer.run(lambda tx: self._reject(tx, order.order_id, reason, broker_status))
+            return await self._record_answer(order, lambda tx: self.acknowledge(tx, order.order_id, ack))
+        return await self._record_answer(order, lambda tx: self._reject(tx, order.order_id, reason, broker_status))
+
+    async def _record_answer(self, order: Order, write: Callable[[Transaction], Awaitable[Order]]) -> Order:
+        """Write the broker's answer. The order is already durable (and, but for a refusal, at the
+        broker): if the answer cannot be written, an error would tell the client it has no order
+        when it may well have a live one. The reply is the order as last committed (in flight),
+        and settlement brings it to the broker's truth."""
+        try:
+            answered = await self._writer.run(write)
+        except Exception as error:  # noqa: BLE001 - whatever failed, the order exists
+            log.error("order %s: the broker's answer could not be recorded (%s); settling by client order id",
+                      order.order_id, error)
+            self._settle(order)
+            # Not the open-orders view: it may hold a later batch's change not yet committed
+            # (and perhaps never to be).
+            try:
+                return await self.get(order_id=order.order_id)
+            except Exception:  # noqa: BLE001 - the store cannot answer either: the order as recorded
+                return order
+        return await self._latest(answered)
+
+    async def _latest(self, answered: Order) -> Order:
+        """The order as it is when the reply is sent: the broker's events may have moved it on
+        since the answer was written (a market order's fill, in the same batch or the next).
+        Then the store is asked, not the open-orders view, which may hold a change of the batch
+        now being written, not yet committed."""
+        if answered.status.is_terminal or self._open.get(answered.order_id) == answered:
+            return answered  # nothing newer known
+        try:
+            return await self.get(order_id=answered.order_id)
+        except StoreUnavailable:
+            return answered  # committed, and the freshest the store could confirm
 
     async def acknowledge(self, tx: Transaction, order_id: str, ack: BrokerAck) -> Order:
         order = self._open.get(order_id) or await tx.get_order(order_id)
@@ -169,7 +217,7 @@ class OrderService:
             raise OrderNotCancellable(order.order_id, order.status)
         if order.cancel_requested:
             return order, True
-        after = order.with_changes(cancel_requested=True, updated_at=tx.now)
+        after = order.with_changes(cancel_requested=True, updated_at=order.touched_at(tx.now))
         tx.update_order(after)
         tx.record("cancel_requested", order=after)
         self._open.track(tx, order, after)
@@ -191,21 +239,25 @@ class OrderService:
             changed = self._open.wait_for_change(order.order_id)
         return await self.get(order_id=order.order_id)
 
-    async def cancel_all_open(self, reason: str) -> list[str]:
-        """Request a cancel of every open order (kill switch); returns their ids."""
+    async def cancel_all_open(self, reason: str) -> tuple[list[str], list[CancelFailure]]:
+        """Request a cancel of every open order (kill switch): the ids of those whose cancel
+        was requested, and those whose cancel failed, with the reason (they may still work).
+        An order that closed meanwhile is in neither."""
         orders = self._open.all()
 
-        async def cancel_one(order: Order) -> str | None:
+        async def cancel_one(order: Order) -> str | CancelFailure | None:
             try:
                 await self.cancel(order_id=order.order_id)
             except (OrderNotCancellable, OrderNotFound):
                 return None
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - told to the operator, not raised: the others go on
                 log.error("order %s: cancel for %s failed: %s", order.order_id, reason, error)
+                return CancelFailure(order.order_id, str(error) or error.__class__.__name__)
             return order.order_id
 
         results = await asyncio.gather(*(cancel_one(order) for order in orders))
-        return [order_id for order_id in results if order_id]
+        cancelled = [result for result in results if isinstance(result, str)]
+        return cancelled, [result for result in results if isinstance(result, CancelFailure)]
 
     # --- GetOrder / ListOrders ---
 

@@ -38,6 +38,7 @@ from execution_server.reconcile.compare import (
     reconcile,
 )
 from execution_server.store import repository
+from execution_server.store.reads import read_connection
 from execution_server.store.transaction import Transaction
 from execution_server.store.writer import GroupCommitWriter, StoreUnavailable
 
@@ -173,7 +174,7 @@ class ReconcileRunner:
         missing = [o.client_order_id for o in snapshot.open_orders if self._open.by_client_id(o.client_order_id) is None]
         if not missing:
             return []
-        async with self._engine.connect() as conn:
+        async with read_connection(self._engine) as conn:
             found = [await repository.get_order_by_client_id(conn, client_order_id) for client_order_id in missing]
         return [order for order in found if order is not None and not order.status.is_open]
 
@@ -288,7 +289,7 @@ class ReconcileRunner:
 
     async def recent(self, limit: int) -> list[ReconcileReport]:
         """The last runs, newest first, as they were recorded."""
-        async with self._engine.connect() as conn:
+        async with read_connection(self._engine) as conn:
             runs = await repository.recent_reconcile_runs(conn, min(limit, self._history))
         return [_report_from_row(run) for run in runs]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -28,8 +28,13 @@ from execution_server.store.writer import GroupCommitWriter
 log = logging.getLogger(__name__)
 
 
+class CancelFailed(Protocol):
+    order_id: str
+    reason: str
+
+
 class OpenOrderCanceller(Protocol):
-    async def cancel_all_open(self, reason: str) -> list[str]: ...
+    async def cancel_all_open(self, reason: str) -> tuple[list[str], Sequence[CancelFailed]]: ...
 
 
 # The account's row of a day's opening values. Saved with every day's values, even when every
@@ -126,14 +131,17 @@ class RiskControl:
 
     async def set_kill_switch(
         self, *, engaged: bool, reason: str, reduce_only: bool, cancel_open_orders: bool
-    ) -> tuple[KillSwitchState, list[str]]:
+    ) -> tuple[KillSwitchState, list[str], Sequence[CancelFailed]]:
+        """Engage or release; with cancel_open_orders, also the orders whose cancel was
+        requested and those whose cancel failed."""
         state = KillSwitchState.engage(reason, _now(), reduce_only) if engaged else KillSwitchState.release(_now())
         await self._persist(state)  # persisted first: a crash right after still finds it engaged
         self.manager.set_kill_switch(state)
         cancelled: list[str] = []
+        failed: Sequence[CancelFailed] = ()
         if engaged and cancel_open_orders and self._orders is not None:
-            cancelled = await self._orders.cancel_all_open(f"kill switch: {reason}")
-        return state, cancelled
+            cancelled, failed = await self._orders.cancel_all_open(f"kill switch: {reason}")
+        return state, cancelled, failed
 
     def halt(self, reason: str) -> None:
         """Engage the kill switch from inside the service (reconciliation found what it cannot explain)."""

@@ -10,9 +10,13 @@ An operation validates before it writes, so a refusal (an illegal transition, a 
 the exception types the composition root declares as refusals) raises before touching the
 database and fails only its own caller. Any other exception may have come after a write, so
 it rolls the whole batch back: the failing caller gets its error and the other operations of
-the batch run again in the next one. A database error fails the whole batch: every caller in
-it gets the error. Either way in-memory changes are undone through the rollback hooks and the
-sequence counter is rewound.
+the batch run again in the next one. That includes a statement the database refuses during an
+operation (on PostgreSQL it aborts the whole transaction, so the batch cannot go on): the
+operation gets StoreUnavailable, the others run again. What fails when the held rows are
+written belongs to no one operation the writer can name, so the batch runs again one
+operation at a time and only the culprit fails. A lost connection is nobody's fault: the
+whole batch runs again once on a fresh connection, then fails if it fails again. Either way
+in-memory changes are undone through the rollback hooks and the sequence counter is rewound.
 
 A failure during COMMIT itself (the connection dropped after the COMMIT was sent) leaves it
 unknown whether the batch committed. The writer asks the database on a fresh connection
@@ -30,7 +34,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from execution_server.domain.events import OrderUpdate
@@ -141,8 +146,13 @@ class GroupCommitWriter:
                         results.append((future, await operation(tx), None))
                     except self._refusals as refusal:  # raised before writing: only its caller fails
                         results.append((future, None, refusal))
-                    except (SQLAlchemyError, OSError):
-                        raise
+                    except (SQLAlchemyError, OSError) as error:
+                        if connection_lost(error):
+                            raise  # not this operation's fault: the whole batch, below
+                        # The database refused one of this operation's statements (on PostgreSQL
+                        # the transaction is aborted with it): only this operation fails.
+                        refused = StoreUnavailable(f"the database refused the change: {_reason(error)}")
+                        raise _OperationFailed(index, refused, database=True) from error
                     except Exception as error:
                         raise _OperationFailed(index, error) from error
                 await tx.pending.flush(conn, tx.now)
@@ -150,24 +160,24 @@ class GroupCommitWriter:
                 await repository.insert_events(conn, tx.updates, payloads)
                 reached_commit = True  # what fails from here on is the commit: its outcome is unknown
         except _OperationFailed as failed:
-            log.error("a change failed after it may have written; its batch rolled back", exc_info=failed.error)
+            if failed.database:
+                log.error("a change was refused by the database (%s); its batch rolled back and runs again without it",
+                          failed.__cause__)
+                await self._release_connection()  # cheap insurance: the next batch starts on a clean one
+            else:
+                log.error("a change failed after it may have written; its batch rolled back", exc_info=failed.error)
             self._undo(tx)
             operation, future = batch[failed.index]
             future.set_exception(failed.error)
             self._retry = [item for position, item in enumerate(batch) if position != failed.index]
             return
-        except (IntegrityError, DataError) as error:
-            # One operation's data broke a constraint: run the batch again one by one, so that
-            # only that operation fails.
-            self._undo(tx)
-            if len(batch) == 1:
-                log.error("change refused by the database: %s", error)
-                batch[0][1].set_exception(StoreUnavailable(f"the database refused the change: {error.orig}"))
-                return
-            for item in batch:
-                await self._commit_batch([item])
-            return
         except (SQLAlchemyError, OSError) as error:
+            if isinstance(error, (IntegrityError, DataError)) or not (reached_commit or connection_lost(error)):
+                # Some operation's rows broke a constraint or were refused when written
+                # together: run the batch again one by one, so that only that operation fails.
+                await self._split(batch, tx, StoreUnavailable(f"the database refused the change: {_reason(error)}"),
+                                  retried=retried)
+                return
             await self._release_connection()  # it may be broken: the next batch takes a fresh one
             committed = await self._committed_anyway(tx) if reached_commit else False
             if committed:  # on to the committed path below, as if the COMMIT had answered
@@ -193,12 +203,17 @@ class GroupCommitWriter:
                 self._fail(batch, StoreUnavailable(f"the database refused the change: {error.__class__.__name__}"))
                 return
         except Exception as error:  # noqa: BLE001 - a surprise from the driver or the encoding
-            # Not one operation's (those are caught above): the batch is rolled back and its
-            # callers told, rather than the writer dying and every caller waiting for ever.
+            # Raised while writing the held rows, so it cannot be pinned on one operation: the
+            # batch is rolled back and run again one by one, rather than the writer dying and
+            # every caller waiting for ever, or every caller failing for one row.
             log.exception("batch of %d changes rolled back by an unexpected error", len(batch))
-            self._undo(tx)
             await self._release_connection()
-            self._fail(batch, StoreUnavailable(f"the change could not be written: {error.__class__.__name__}"))
+            if reached_commit:  # not a row's fault, and splitting would risk a batch committed twice
+                self._undo(tx)
+                self._fail(batch, StoreUnavailable(f"the change could not be written: {error.__class__.__name__}"))
+                return
+            await self._split(batch, tx, StoreUnavailable(f"the change could not be written: {error.__class__.__name__}"),
+                              retried=retried)
             return
         assert tx is not None
         if tx.updates:
@@ -219,6 +234,20 @@ class GroupCommitWriter:
                 future.set_exception(error)
             else:
                 future.set_result(result)
+
+    async def _split(
+        self, batch: list[tuple[Operation, asyncio.Future[Any]]], tx: Transaction | None, failure: StoreUnavailable,
+        *, retried: bool,
+    ) -> None:
+        """After a failure no one operation can be blamed for: roll back, then run each
+        operation in a batch of its own; a batch of one that fails is its operation's failure."""
+        self._undo(tx)
+        if len(batch) == 1:
+            log.error("change refused by the database: %s", failure)
+            self._fail(batch, failure)
+            return
+        for item in batch:
+            await self._commit_batch([item], retried=retried)
 
     async def _committed_anyway(self, tx: Transaction | None) -> bool | None:
         """After a failure during COMMIT: whether the batch committed, by its last sequence in
@@ -261,11 +290,27 @@ class GroupCommitWriter:
                 undo()
 
 
+def connection_lost(error: BaseException) -> bool:
+    """Whether a database error is the connection's (dropped, timed out, never made) rather
+    than a refusal of what a change asked for: that is no operation's fault."""
+    if isinstance(error, (OSError, DisconnectionError, PoolTimeout)):
+        return True
+    return isinstance(error, DBAPIError) and (error.connection_invalidated or isinstance(error.orig, OSError))
+
+
+def _reason(error: BaseException) -> str:
+    """The database's own words when there are some, else the kind of error."""
+    orig = getattr(error, "orig", None)
+    words = str(orig).strip() if orig is not None else ""
+    return words or error.__class__.__name__
+
+
 class _OperationFailed(Exception):
-    def __init__(self, index: int, error: Exception) -> None:
+    def __init__(self, index: int, error: Exception, *, database: bool = False) -> None:
         super().__init__(str(error))
         self.index = index
         self.error = error
+        self.database = database  # the database refused one of its statements
 
 
 async def _stop_marker(tx: Transaction) -> None:  # pragma: no cover - never run

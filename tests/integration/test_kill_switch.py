@@ -10,6 +10,9 @@ import pytest
 
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import risk_pb2
+from execution_server.brokers.base import BrokerUnavailable
+from execution_server.domain.orders import Order
+from tests.fakes import QuietBroker
 from tests.harness import running, settings_for
 from tests.waiting import eventually
 
@@ -68,3 +71,33 @@ async def test_engaging_needs_a_reason(database_url: str, tmp_path: Path) -> Non
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await client.risk.SetKillSwitch(risk_pb2.SetKillSwitchRequest(engaged=True))
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+class UnreachableForSome(QuietBroker):
+    """Accepts every order; cancels of the ones named cannot reach the broker."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unreachable: set[str] = set()
+
+    async def cancel(self, order: Order) -> None:
+        if order.client_order_id in self.unreachable:
+            raise BrokerUnavailable("connection refused")
+        await super().cancel(order)
+
+
+async def test_the_kill_switch_tells_cancels_that_failed_from_those_requested(
+    database_url: str, tmp_path: Path
+) -> None:
+    broker = UnreachableForSome()
+    settings = settings_for(database_url, tmp_path, cancel_wait_seconds=0.0)
+    async with running(settings, broker=broker) as client:
+        resting = [await client.place(client_order_id=f"k-{n}", order_type=pb.ORDER_TYPE_LIMIT, limit_price="1")
+                   for n in range(3)]
+        broker.unreachable = {"k-1"}
+        response = await client.risk.SetKillSwitch(
+            risk_pb2.SetKillSwitchRequest(engaged=True, reason="runaway", cancel_open_orders=True)
+        )
+    assert sorted(response.cancelled_order_ids) == sorted([resting[0].order_id, resting[2].order_id])
+    assert [(f.order_id, f.reason) for f in response.cancel_failures] == [(resting[1].order_id, "connection refused")]
+    assert sorted(broker.cancelled) == ["k-0", "k-2"]

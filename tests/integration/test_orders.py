@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import UTC
+from decimal import Decimal
 
 import grpc
 import pytest
@@ -233,3 +235,109 @@ async def test_a_price_with_every_digit_the_api_accepts_comes_back_exactly(setti
         assert placed.limit_price == price and (await client.get(placed.order_id)).limit_price == price
     async with running(settings) as client:
         assert (await client.get(placed.order_id)).limit_price == price
+
+
+class FaultyAdapter(SimulatedBroker):
+    """The real simulated broker behind an adapter with a bug after the order went out."""
+
+    async def submit(self, order: Order) -> BrokerAck:
+        await super().submit(order)
+        raise AttributeError("'NoneType' object has no attribute 'id'")  # what a bug looks like
+
+
+async def test_a_bug_in_the_adapter_on_submit_is_an_error_with_its_traceback_and_the_order_settles(
+    settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = build_broker(settings)
+    broker.__class__ = FaultyAdapter
+    async with running(settings, broker=broker) as client:
+        order = await client.place(client_order_id="buggy-1")
+        assert order.status == pb.ORDER_STATUS_PENDING and order.in_flight
+        settled = await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+        assert settled.broker_order_id and not settled.in_flight
+    reports = [r for r in caplog.records if r.name == "execution_server.oms.service" and order.order_id in r.getMessage()]
+    assert [r.levelname for r in reports] == ["ERROR"]
+    assert reports[0].exc_info is not None and isinstance(reports[0].exc_info[1], AttributeError)
+
+
+async def test_an_unknown_submission_outcome_is_a_warning_not_an_error(database_url, tmp_path, caplog) -> None:
+    settings = settings_for(database_url, tmp_path)
+    settings = replace(settings, simulator=replace(settings.simulator, unknown_outcome_fraction=1.0))
+    async with running(settings) as client:
+        order = await client.place(client_order_id="lost-ack-2")
+        await eventually(lambda: client.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+    reports = [r for r in caplog.records if r.name == "execution_server.oms.service" and order.order_id in r.getMessage()]
+    assert [r.levelname for r in reports] == ["WARNING"] and reports[0].exc_info is None
+
+
+class HeldAtTheDoor(SimulatedBroker):
+    """The real simulated broker, holding each submission until the test lets it through."""
+
+    entered: asyncio.Event
+    gate: asyncio.Event
+
+    async def submit(self, order: Order) -> BrokerAck:
+        self.entered.set()
+        await self.gate.wait()
+        return await super().submit(order)
+
+
+async def test_a_market_order_filled_before_the_reply_is_sent_is_replied_filled(settings) -> None:
+    """The ack and the fill the broker reported at once commit in the same batch, the ack first:
+    the reply, sent after that commit, must say FILLED, not the SUBMITTED of the ack."""
+    broker = build_broker(settings)
+    broker.__class__ = HeldAtTheDoor
+    broker.entered, broker.gate = asyncio.Event(), asyncio.Event()
+    async with running(settings, broker=broker) as client:
+        await client.simulator.SetPrice(sim.SetPriceRequest(symbol="AAPL", price="187.25"))
+        reply = asyncio.ensure_future(client.place(quantity="10"))
+        await broker.entered.wait()
+        # Keep the writer busy with a change of its own, so that the ack and the broker's
+        # events queue up behind it and go into one batch together.
+        inside, release = asyncio.Event(), asyncio.Event()
+
+        async def hold(tx) -> None:  # type: ignore[no-untyped-def]
+            inside.set()
+            await release.wait()
+
+        held = client.app.writer.submit(hold)
+        await inside.wait()
+        broker.gate.set()
+
+        async def queued() -> int:
+            return client.app.writer._queue.qsize()
+
+        await eventually(queued, lambda size: size >= 3)  # the ack, then the broker's accepted and filled
+        release.set()
+        await held
+        order = await reply
+    assert order.status == pb.ORDER_STATUS_FILLED
+    assert (order.filled_quantity, order.average_fill_price) == ("10", "187.25")
+
+
+async def test_a_fill_timed_before_the_last_update_keeps_its_time_and_moves_updated_at_forward(settings) -> None:
+    """The broker's fill time goes to the fill; the order's updated_at is when the service
+    changed it, and never goes back."""
+    from datetime import timedelta
+
+    from execution_server.brokers.base import OrderFilled
+    from tests.fakes import QuietBroker
+
+    broker = QuietBroker()
+    async with running(settings, broker=broker) as client:
+        placed = await client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="1", quantity="10")
+        before = placed.updated_at.ToDatetime(tzinfo=UTC)
+        early = before - timedelta(hours=1)
+        await broker._events.put(
+            OrderFilled(placed.broker_order_id, placed.client_order_id, "early-x1", Decimal("4"), Decimal("1"), early)
+        )
+        filled = await eventually(lambda: client.get(placed.order_id), lambda o: o.filled_quantity == "4")
+        updates = client.execution.StreamOrderUpdates(pb.StreamOrderUpdatesRequest())
+        fill = None
+        async for update in updates:
+            if update.HasField("fill"):
+                fill = update.fill
+                break
+        updates.cancel()
+    assert filled.updated_at.ToDatetime(tzinfo=UTC) >= before
+    assert fill is not None and fill.time.ToDatetime(tzinfo=UTC) == early

@@ -296,3 +296,79 @@ async def test_a_commit_in_doubt_never_has_its_numbers_reused(
     assert type(failed[0]).__name__ == "StoreUnavailable"
     assert logged == [(1, "a"), (2, "b"), (3, "c")]
     assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (3, "c")]
+
+
+async def test_a_read_the_database_refuses_fails_only_its_change(database_url: str) -> None:
+    """On PostgreSQL a refused statement aborts the whole transaction; the others of the batch
+    must still commit (in the next one), and only the change whose read failed is told."""
+    from sqlalchemy import text
+
+    from execution_server.store.writer import StoreUnavailable
+
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+
+    async def bad_read(tx: Transaction) -> None:
+        tx.record("bad", strategy_id="s", symbol="X")
+        await tx.conn.execute(text("SELECT * FROM no_such_table"))
+
+    results = await asyncio.gather(
+        writer.run(record("a")), writer.run(bad_read), writer.run(record("b")), return_exceptions=True
+    )
+    await writer.stop()
+    logged = await _logged(engine)
+    await engine.dispose()
+    assert results[0] == "a" and results[2] == "b"
+    assert isinstance(results[1], StoreUnavailable)
+    assert logged == [(1, "a"), (2, "b")]
+    assert [update.sequence for update in published] == [1, 2]
+
+
+async def test_a_row_the_database_cannot_write_fails_only_its_change(database_url: str) -> None:
+    """An error at flush time (the rows are written together) is not any one change's, as far as
+    the writer can tell: the batch is run again change by change, so only the culprit fails."""
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+
+    class Unencodable:
+        """Not a datetime: the event log's time column refuses it only when the batch is written."""
+
+    async def odd(tx: Transaction) -> None:
+        tx.record("odd", strategy_id="s", symbol="X")
+        tx.updates[-1] = replace(tx.updates[-1], time=Unencodable())  # type: ignore[arg-type]
+
+    results = await asyncio.gather(
+        writer.run(record("a")), writer.run(odd), writer.run(record("b")), return_exceptions=True
+    )
+    await writer.stop()
+    logged = await _logged(engine)
+    await engine.dispose()
+    assert results[0] == "a" and results[2] == "b"
+    assert type(results[1]).__name__ == "StoreUnavailable"
+    assert logged == [(1, "a"), (2, "b")]
+
+
+async def test_a_connection_lost_during_a_change_is_not_blamed_on_it(database_url: str) -> None:
+    """The connection dies under one change's read: no change of the batch is at fault, so all
+    of them run again on a fresh connection and all commit."""
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+    runs: list[str] = []
+
+    async def unlucky(tx: Transaction) -> str:
+        runs.append("unlucky")
+        if len(runs) == 1:
+            await _lose((await tx.conn.get_raw_connection()).driver_connection)
+        tx.record("unlucky", strategy_id="s", symbol="X")
+        await tx.get_order("o-none")  # a read on the connection, lost or not
+        return "unlucky"
+
+    results = await asyncio.gather(
+        writer.run(record("a")), writer.run(unlucky), writer.run(record("b")), return_exceptions=True
+    )
+    await writer.stop()
+    logged = await _logged(engine)
+    await engine.dispose()
+    assert results == ["a", "unlucky", "b"]
+    assert runs == ["unlucky", "unlucky"]
+    assert [event for _, event in logged] == ["a", "unlucky", "b"]

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x65xecution/v1/risk.proto\x12\x0c\x65xecution.v1\"\x16\n\x14GetRiskStatusRequest\"\x98\x02\n\x15GetRiskStatusResponse\x12\x1b\n\x13kill_switch_engaged\x18\x01 \x01(\x08\x12\x1a\n\x12kill_switch_reason\x18\x02 \x01(\t\x12\x31\n\rtrading_state\x18\x03 \x01(\x0e\x32\x1a.execution.v1.TradingState\x12X\n\x13reducing_strategies\x18\x04 \x03(\x0b\x32;.execution.v1.GetRiskStatusResponse.ReducingStrategiesEntry\x1a\x39\n\x17ReducingStrategiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"h\n\x14SetKillSwitchRequest\x12\x0f\n\x07\x65ngaged\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x1a\n\x12\x63\x61ncel_open_orders\x18\x03 \x01(\x08\x12\x13\n\x0breduce_only\x18\x04 \x01(\x08\"\xa0\x01\n\x15SetKillSwitchResponse\x12\x1b\n\x13kill_switch_engaged\x18\x01 \x01(\x08\x12\x1a\n\x12kill_switch_reason\x18\x02 \x01(\t\x12\x31\n\rtrading_state\x18\x03 \x01(\x0e\x32\x1a.execution.v1.TradingState\x12\x1b\n\x13\x63\x61ncelled_order_ids\x18\x04 \x03(\t\"+\n\x14GetRiskLimitsRequest\x12\x13\n\x0bstrategy_id\x18\x01 \x01(\t\"\x9c\x01\n\x15GetRiskLimitsResponse\x12?\n\x06limits\x18\x01 \x03(\x0b\x32/.execution.v1.GetRiskLimitsResponse.LimitsEntry\x12\x13\n\x0bstrategy_id\x18\x02 \x01(\t\x1a-\n\x0bLimitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*}\n\x0cTradingState\x12\x1d\n\x19TRADING_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14TRADING_STATE_ACTIVE\x10\x01\x12\x1a\n\x16TRADING_STATE_REDUCING\x10\x02\x12\x18\n\x14TRADING_STATE_HALTED\x10\x03\x32\x9b\x02\n\x0bRiskService\x12X\n\rGetRiskStatus\x12\".execution.v1.GetRiskStatusRequest\x1a#.execution.v1.GetRiskStatusResponse\x12X\n\rSetKillSwitch\x12\".execution.v1.SetKillSwitchRequest\x1a#.execution.v1.SetKillSwitchResponse\x12X\n\rGetRiskLimits\x12\".execution.v1.GetRiskLimitsRequest\x1a#.execution.v1.GetRiskLimitsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x65xecution/v1/risk.proto\x12\x0c\x65xecution.v1\"\x16\n\x14GetRiskStatusRequest\"\x98\x02\n\x15GetRiskStatusResponse\x12\x1b\n\x13kill_switch_engaged\x18\x01 \x01(\x08\x12\x1a\n\x12kill_switch_reason\x18\x02 \x01(\t\x12\x31\n\rtrading_state\x18\x03 \x01(\x0e\x32\x1a.execution.v1.TradingState\x12X\n\x13reducing_strategies\x18\x04 \x03(\x0b\x32;.execution.v1.GetRiskStatusResponse.ReducingStrategiesEntry\x1a\x39\n\x17ReducingStrategiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"h\n\x14SetKillSwitchRequest\x12\x0f\n\x07\x65ngaged\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x1a\n\x12\x63\x61ncel_open_orders\x18\x03 \x01(\x08\x12\x13\n\x0breduce_only\x18\x04 \x01(\x08\"\xd6\x01\n\x15SetKillSwitchResponse\x12\x1b\n\x13kill_switch_engaged\x18\x01 \x01(\x08\x12\x1a\n\x12kill_switch_reason\x18\x02 \x01(\t\x12\x31\n\rtrading_state\x18\x03 \x01(\x0e\x32\x1a.execution.v1.TradingState\x12\x1b\n\x13\x63\x61ncelled_order_ids\x18\x04 \x03(\t\x12\x34\n\x0f\x63\x61ncel_failures\x18\x05 \x03(\x0b\x32\x1b.execution.v1.CancelFailure\"1\n\rCancelFailure\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"+\n\x14GetRiskLimitsRequest\x12\x13\n\x0bstrategy_id\x18\x01 \x01(\t\"\x9c\x01\n\x15GetRiskLimitsResponse\x12?\n\x06limits\x18\x01 \x03(\x0b\x32/.execution.v1.GetRiskLimitsResponse.LimitsEntry\x12\x13\n\x0bstrategy_id\x18\x02 \x01(\t\x1a-\n\x0bLimitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*}\n\x0cTradingState\x12\x1d\n\x19TRADING_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14TRADING_STATE_ACTIVE\x10\x01\x12\x1a\n\x16TRADING_STATE_REDUCING\x10\x02\x12\x18\n\x14TRADING_STATE_HALTED\x10\x03\x32\x9b\x02\n\x0bRiskService\x12X\n\rGetRiskStatus\x12\".execution.v1.GetRiskStatusRequest\x1a#.execution.v1.GetRiskStatusResponse\x12X\n\rSetKillSwitch\x12\".execution.v1.SetKillSwitchRequest\x1a#.execution.v1.SetKillSwitchResponse\x12X\n\rGetRiskLimits\x12\".execution.v1.GetRiskLimitsRequest\x1a#.execution.v1.GetRiskLimitsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETRISKSTATUSRESPONSE_REDUCINGSTRATEGIESENTRY']._serialized_options = b'8\001'
   _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._loaded_options = None
   _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._serialized_options = b'8\001'
-  _globals['_TRADINGSTATE']._serialized_start=821
-  _globals['_TRADINGSTATE']._serialized_end=946
+  _globals['_TRADINGSTATE']._serialized_start=926
+  _globals['_TRADINGSTATE']._serialized_end=1051
   _globals['_GETRISKSTATUSREQUEST']._serialized_start=41
   _globals['_GETRISKSTATUSREQUEST']._serialized_end=63
   _globals['_GETRISKSTATUSRESPONSE']._serialized_start=66
@@ -46,13 +46,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SETKILLSWITCHREQUEST']._serialized_start=348
   _globals['_SETKILLSWITCHREQUEST']._serialized_end=452
   _globals['_SETKILLSWITCHRESPONSE']._serialized_start=455
-  _globals['_SETKILLSWITCHRESPONSE']._serialized_end=615
-  _globals['_GETRISKLIMITSREQUEST']._serialized_start=617
-  _globals['_GETRISKLIMITSREQUEST']._serialized_end=660
-  _globals['_GETRISKLIMITSRESPONSE']._serialized_start=663
-  _globals['_GETRISKLIMITSRESPONSE']._serialized_end=819
-  _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._serialized_start=774
-  _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._serialized_end=819
-  _globals['_RISKSERVICE']._serialized_start=949
-  _globals['_RISKSERVICE']._serialized_end=1232
+  _globals['_SETKILLSWITCHRESPONSE']._serialized_end=669
+  _globals['_CANCELFAILURE']._serialized_start=671
+  _globals['_CANCELFAILURE']._serialized_end=720
+  _globals['_GETRISKLIMITSREQUEST']._serialized_start=722
+  _globals['_GETRISKLIMITSREQUEST']._serialized_end=765
+  _globals['_GETRISKLIMITSRESPONSE']._serialized_start=768
+  _globals['_GETRISKLIMITSRESPONSE']._serialized_end=924
+  _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._serialized_start=879
+  _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._serialized_end=924
+  _globals['_RISKSERVICE']._serialized_start=1054
+  _globals['_RISKSERVICE']._serialized_end=1337
 # @@protoc_insertion_point(module_scope)

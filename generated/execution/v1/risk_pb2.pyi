@@ -54,16 +54,26 @@ class SetKillSwitchRequest(_message.Message):
     def __init__(self, engaged: _Optional[bool] = ..., reason: _Optional[str] = ..., cancel_open_orders: _Optional[bool] = ..., reduce_only: _Optional[bool] = ...) -> None: ...
 
 class SetKillSwitchResponse(_message.Message):
-    __slots__ = ("kill_switch_engaged", "kill_switch_reason", "trading_state", "cancelled_order_ids")
+    __slots__ = ("kill_switch_engaged", "kill_switch_reason", "trading_state", "cancelled_order_ids", "cancel_failures")
     KILL_SWITCH_ENGAGED_FIELD_NUMBER: _ClassVar[int]
     KILL_SWITCH_REASON_FIELD_NUMBER: _ClassVar[int]
     TRADING_STATE_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FAILURES_FIELD_NUMBER: _ClassVar[int]
     kill_switch_engaged: bool
     kill_switch_reason: str
     trading_state: TradingState
     cancelled_order_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, kill_switch_engaged: _Optional[bool] = ..., kill_switch_reason: _Optional[str] = ..., trading_state: _Optional[_Union[TradingState, str]] = ..., cancelled_order_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    cancel_failures: _containers.RepeatedCompositeFieldContainer[CancelFailure]
+    def __init__(self, kill_switch_engaged: _Optional[bool] = ..., kill_switch_reason: _Optional[str] = ..., trading_state: _Optional[_Union[TradingState, str]] = ..., cancelled_order_ids: _Optional[_Iterable[str]] = ..., cancel_failures: _Optional[_Iterable[_Union[CancelFailure, _Mapping]]] = ...) -> None: ...
+
+class CancelFailure(_message.Message):
+    __slots__ = ("order_id", "reason")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    reason: str
+    def __init__(self, order_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class GetRiskLimitsRequest(_message.Message):
     __slots__ = ("strategy_id",)
