@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from execution_server.domain.money import ZERO
+from execution_server.domain.money import ZERO, average
 from execution_server.domain.orders import Order, Side
 
 
@@ -54,7 +54,7 @@ class Book:
 
     @property
     def average_price(self) -> Decimal | None:
-        return self.cost / self.quantity if self.quantity else None
+        return average(self.cost, self.quantity) if self.quantity else None
 
 
 class Totals:
@@ -338,11 +338,11 @@ def _average_cost(quantity: Decimal, cost: Decimal, signed: Decimal, price: Deci
     if not quantity or (quantity > 0) == (signed > 0):
         return ZERO, cost + signed * price
     closed = min(abs(signed), abs(quantity))
-    average = cost / quantity
-    realized = closed * (price - average) * (1 if quantity > 0 else -1)
+    entry = average(cost, quantity)  # the one rounding; products and sums below are exact
+    realized = closed * (price - entry) * (1 if quantity > 0 else -1)
     remaining = quantity + signed
     if not remaining:
         return realized, ZERO
     if (remaining > 0) == (quantity > 0):
-        return realized, cost * remaining / quantity
+        return realized, entry * remaining
     return realized, remaining * price  # crossed through zero: the rest opens at this price
