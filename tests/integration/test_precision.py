@@ -11,6 +11,8 @@ from typing import Any
 
 import grpc
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import simulator_pb2 as sim
@@ -68,6 +70,63 @@ async def test_a_tiny_position_beside_a_huge_broker_position_is_repaired(client:
     assert await positions(client, EXTERNAL) == [("AAPL", "9999999999999999999.999999999999", "100")]
     again = await client.execution.Reconcile(pb.ReconcileRequest(repair=True))
     assert not again.has_discrepancies, again
+
+
+async def test_a_repair_the_database_refuses_leaves_positions_and_risk_as_they_were(
+    client: Client, database_url: str
+) -> None:
+    await filled(client, quantity="10")
+    await client.simulator.SetBrokerPosition(sim.SetBrokerPositionRequest(symbol="AAPL", quantity="15"))
+    portfolio = client.app.risk.portfolio
+    before = (
+        await positions(client),
+        await positions(client, EXTERNAL),
+        portfolio.position(EXTERNAL, "AAPL"),
+        portfolio.position(None, "AAPL"),
+        portfolio.exposure(EXTERNAL),
+        portfolio.exposure(),
+        sorted(portfolio.strategy_ids()),
+    )
+    await refuse_position_writes(database_url, EXTERNAL)
+
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await client.execution.Reconcile(pb.ReconcileRequest(repair=True))
+
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE, failed.value.details()
+    after = (
+        await positions(client),
+        await positions(client, EXTERNAL),
+        portfolio.position(EXTERNAL, "AAPL"),
+        portfolio.position(None, "AAPL"),
+        portfolio.exposure(EXTERNAL),
+        portfolio.exposure(),
+        sorted(portfolio.strategy_ids()),
+    )
+    assert after == before
+
+
+async def refuse_position_writes(database_url: str, strategy_id: str) -> None:
+    """A real refusal by the database: a trigger that aborts any write of the strategy's positions."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                for event in ("INSERT", "UPDATE"):
+                    await conn.execute(text(
+                        f"CREATE TRIGGER refuse_{event.lower()} BEFORE {event} ON positions "
+                        f"WHEN NEW.strategy_id = '{strategy_id}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                    ))  # fmt: skip
+            else:
+                await conn.execute(text(
+                    "CREATE FUNCTION refuse_positions() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+                ))  # fmt: skip
+                await conn.execute(text(
+                    "CREATE TRIGGER refuse_positions BEFORE INSERT OR UPDATE ON positions FOR EACH ROW "
+                    f"WHEN (NEW.strategy_id = '{strategy_id}') EXECUTE FUNCTION refuse_positions()"
+                ))  # fmt: skip
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.parametrize(
