@@ -137,8 +137,8 @@ def format_decimal(value: Decimal | None) -> str:
         return text
     if value == 0:
         return "0"
-    # normalize() rounds to its context's precision: in the thread's context (28 digits unless
-    # a caller changed it) a 36-digit quantity or a 60-digit average came back rounded.
+    # normalize() rounds to its context's precision: in a caller's narrower context (28 digits
+    # by Python's default) a 36-digit quantity came back rounded; _EXACT never rounds.
     normal = value.normalize(_EXACT)
     text = str(normal)
     # str() is cheaper than format(, "f") and agrees with it unless it picks an exponent

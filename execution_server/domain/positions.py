@@ -99,7 +99,7 @@ def _increase(position: Position, side: Side, quantity: Decimal, price: Decimal)
 
 
 def _signed(side: Side, quantity: Decimal) -> Decimal:
-    # copy_negate, not unary minus: minus rounds to the (28-digit, mutable) default context.
+    # copy_negate, not unary minus: minus rounds to the thread's context, which a caller may narrow.
     return quantity if side is Side.BUY else quantity.copy_negate()
 
 
