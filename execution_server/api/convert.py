@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from execution.v1 import execution_pb2 as pb
 from execution_server.domain.events import OrderUpdate
-from execution_server.domain.money import InvalidDecimal, format_decimal, parse_decimal
+from execution_server.domain.money import InvalidDecimal, beyond_precision, format_decimal, parse_decimal
 from execution_server.domain.orders import (
     LIMIT_PRICED,
     STOP_PRICED,
@@ -31,8 +31,6 @@ from execution_server.reconcile.runner import ReconcileReport
 
 SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-/]{0,31}$")
 IDENTIFIER = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
-MAX_DECIMAL_PLACES = 12
-MAX_INTEGER_DIGITS = 24
 DEFAULT_UPDATES_PER_MESSAGE = 500
 MAX_UPDATES_PER_MESSAGE = 10_000  # bounds the bytes a stalled batch stream holds
 
@@ -167,14 +165,9 @@ def _positive_decimal(problems: _Violations, field: str, text: str, *, required:
 
 
 def out_of_bounds(value: Decimal, text: str) -> str:
-    """Why a quantity or price is beyond what the service stores exactly, or ""."""
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)
-    if -exponent > MAX_DECIMAL_PLACES:
-        return f"at most {MAX_DECIMAL_PLACES} decimal places, got {text!r}"
-    if value.adjusted() >= MAX_INTEGER_DIGITS:
-        return f"too large: {text!r}"
-    return ""
+    """Why a quantity or price is beyond the declared precision (domain.money), or ""."""
+    problem = beyond_precision(value)
+    return f"{problem}, got {text!r}" if problem else ""
 
 
 def order_reference_from_proto(request: pb.GetOrderRequest | pb.CancelOrderRequest) -> tuple[str, str]:

@@ -1,10 +1,110 @@
-"""Decimal parsing and formatting for quantities and prices: never a float on the path of money."""
+"""Decimal parsing and formatting for quantities and prices: never a float on the path of money.
+
+The declared precision, in one place:
+
+* The edge accepts quantities and prices of at most MAX_INTEGER_DIGITS digits before the point
+  and MAX_SCALE after it (MAX_DIGITS in all); nothing beyond is let in.
+* Behind it every sum, difference and product is exact: the process computes in ENGINE, whose
+  precision is far above what any of them can need (see ENGINE_DIGITS), installed here, at
+  import, for this thread and as the prototype every new thread and context copies.
+* The one rounding is of averages, which are quotients (100 / 3): `average` rounds them half
+  even to AVERAGE_SCALE places, and every average in the service (fill, entry, cost basis) is
+  computed by it.
+
+Both stores hold every value this produces exactly: PostgreSQL's NUMERIC is unbounded, and
+SQLite keeps the canonical text (store.types.Money).
+"""
 
 from __future__ import annotations
 
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
+import decimal
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
 
 ZERO = Decimal(0)
+
+MAX_INTEGER_DIGITS = 24
+MAX_SCALE = 12
+MAX_DIGITS = MAX_INTEGER_DIGITS + MAX_SCALE
+# An average lies between the prices it averages (at most MAX_INTEGER_DIGITS before the point);
+# this many places after it is the scale of a notional (quantity × price), a million million
+# times finer than any price the edge accepts.
+AVERAGE_SCALE = 2 * MAX_SCALE
+
+# The widest exact result the engine forms from accepted values is a P&L term, a quantity times
+# a price difference against an average: at most 2 × 24 + 1 digits before the point and
+# 12 + 24 after it, 85 digits; sums of such terms grow by one digit per tenfold count. 200
+# digits leave more than a hundred to spare: no sum, difference or product of the service
+# rounds, and no trap on Inexact is needed for that (the property tests run with one set, and
+# pass). The precision is a ceiling, not a cost: arithmetic costs what its operands' digits do.
+ENGINE_DIGITS = 200
+ENGINE = Context(
+    prec=ENGINE_DIGITS,
+    rounding=ROUND_HALF_EVEN,
+    Emax=MAX_EMAX,
+    Emin=MIN_EMIN,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
+_AVERAGE_QUANTUM = Decimal(f"1e-{AVERAGE_SCALE}")
+
+
+def _install() -> None:
+    """Make ENGINE the decimal context of the process. Contexts are per thread (and per asyncio
+    task, which copies its creator's): the event loop's thread gets it here, and every thread
+    started later (aiosqlite's worker, executors) starts from DefaultContext, set to it."""
+    for field in ("prec", "rounding", "Emax", "Emin", "capitals", "clamp"):
+        setattr(decimal.DefaultContext, field, getattr(ENGINE, field))
+    decimal.DefaultContext.traps = dict(ENGINE.traps)  # type: ignore[assignment]
+    decimal.setcontext(ENGINE.copy())
+
+
+_install()
+
+
+def average(notional: Decimal, quantity: Decimal) -> Decimal:
+    """notional / quantity, the service's one rounding: half even to AVERAGE_SCALE places, then
+    without trailing zeros or exponent ("187.2", "100"), so that stored and shown averages look
+    alike however they were computed.
+
+    ENGINE's quotient is correct to 200 digits, and a quotient of operands this size that is not
+    exactly a tie at AVERAGE_SCALE places is further than 10^-100 from one: rounding it again to
+    AVERAGE_SCALE places gives the correctly rounded result (no double rounding)."""
+    if quantity == 0:
+        raise ValueError("average over zero quantity")
+    rounded = ENGINE.divide(notional, quantity).quantize(_AVERAGE_QUANTUM, context=ENGINE)
+    return canonical(rounded)
+
+
+def canonical(value: Decimal) -> Decimal:
+    """The same number without trailing zeros and without an exponent ("187.25", "100", never
+    "1E+2" or "-0")."""
+    normal = ENGINE.plus(value).normalize(ENGINE)
+    if not normal.is_finite():
+        return normal
+    return normal.quantize(_ONE, context=ENGINE) if normal.as_tuple().exponent > 0 else normal  # type: ignore[operator]
+
+
+_ONE = Decimal(1)
+
+
+def beyond_precision(value: Decimal) -> str:
+    """Why a quantity or price is beyond the declared precision (naming the limit), or ""."""
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent > MAX_SCALE:
+        return f"at most {MAX_SCALE} decimal places"
+    if value != 0 and value.adjusted() >= MAX_INTEGER_DIGITS:
+        return f"at most {MAX_INTEGER_DIGITS} digits before the decimal point"
+    return ""
 
 
 class InvalidDecimal(ValueError):
@@ -37,8 +137,8 @@ def format_decimal(value: Decimal | None) -> str:
         return text
     if value == 0:
         return "0"
-    # normalize() rounds to its context's precision: in the thread's context (28 digits unless
-    # a caller changed it) a 36-digit quantity or a 60-digit average came back rounded.
+    # normalize() rounds to its context's precision: in a caller's narrower context (28 digits
+    # by Python's default) a 36-digit quantity came back rounded; _EXACT never rounds.
     normal = value.normalize(_EXACT)
     text = str(normal)
     # str() is cheaper than format(, "f") and agrees with it unless it picks an exponent
@@ -54,23 +154,10 @@ _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 def weighted_average(
     previous_quantity: Decimal, previous_average: Decimal | None, quantity: Decimal, price: Decimal
 ) -> Decimal:
-    """The quantity-weighted average price after adding `quantity` at `price`, exact in Decimal.
-
-    Division is done in a context wide enough that the result is exact for the prices and
-    quantities markets use (a handful of decimal places); only the quotient is rounded, to
-    AVERAGE's 60 digits (it is not normalised: 187.20 stays 187.20).
-    """
-    # The contexts' own methods rather than operators inside localcontext(): the same results,
-    # without copying and swapping the thread's context twice per fill. They set flags on WIDE
-    # and AVERAGE, which nothing reads; their traps are the default ones.
-    total = WIDE.add(previous_quantity, quantity)
+    """The quantity-weighted average price after adding `quantity` at `price` (both unsigned):
+    the notional is exact, the quotient rounded by `average`."""
+    total = ENGINE.add(previous_quantity, quantity)
     if total == 0:
         raise ValueError("average over zero quantity")
-    notional = WIDE.add(WIDE.multiply(previous_average or ZERO, previous_quantity), WIDE.multiply(price, quantity))
-    return AVERAGE.plus(AVERAGE.divide(notional, total))  # plus(): -0 becomes 0, as before
-
-
-# Sums and products of prices and quantities are exact in this context (the default one keeps
-# only 28 digits and can be changed by any caller); only a recurring average is rounded.
-WIDE = Context(prec=200)
-AVERAGE = Context(prec=60)
+    notional = ENGINE.add(ENGINE.multiply(previous_average or ZERO, previous_quantity), ENGINE.multiply(price, quantity))
+    return average(notional, total)

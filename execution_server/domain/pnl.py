@@ -1,50 +1,36 @@
-"""Position arithmetic in one wide decimal context, so that P&L is exact, not rounded at 28 digits.
+"""Position arithmetic in the engine's decimal context (domain.money.ENGINE), so that P&L is
+exact, not rounded at the default context's 28 digits.
 
-Python's default decimal context keeps 28 significant digits and is thread-local state that any
-caller may change. An average entry price is a quotient (often a recurring decimal, 100/3), kept
-to AVERAGE_DIGITS significant digits; every other operation here (sums, differences, products of
-prices and quantities) is exact in WIDE, whose precision is far above what those operands need.
-The only rounding in a position is therefore the one in the average, and it is tiny and stated.
+The functions take the context explicitly rather than the thread's: the same results whatever
+a caller's own context. An average entry price is a quotient (often a recurring decimal, 100/3)
+and is rounded as every average is, by money.average (AVERAGE_SCALE places, half even); every
+other operation here (sums, differences, products of prices and quantities) is exact.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from decimal import Decimal
 
-# Significant digits of an average price: the same as money.weighted_average, so that an order's
-# average fill price and a position's average entry price agree digit for digit.
-AVERAGE_DIGITS = 60
+from execution_server.domain.money import ENGINE, ZERO, average, canonical
 
-WIDE = Context(prec=200, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
-_ONE = Decimal(1)
-_DIVIDE = Context(prec=AVERAGE_DIGITS, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+WIDE = ENGINE  # the name the tests and older callers know
+
+__all__ = ["WIDE", "add", "average_price", "canonical", "pnl", "subtract"]
 
 
 def add(a: Decimal, b: Decimal) -> Decimal:
-    return WIDE.add(a, b)
+    return ENGINE.add(a, b)
 
 
 def subtract(a: Decimal, b: Decimal) -> Decimal:
-    return WIDE.subtract(a, b)
+    return ENGINE.subtract(a, b)
 
 
-def average_price(held: Decimal, average: Decimal | None, added: Decimal, price: Decimal) -> Decimal:
-    """The average price of `held` units at `average` plus `added` units at `price` (both unsigned).
-
-    The notional is exact; only the division rounds, to AVERAGE_DIGITS significant digits.
-    """
-    total = WIDE.add(held, added)
-    if total == 0:
-        raise ValueError("average over zero quantity")
-    notional = WIDE.add(WIDE.multiply(average or Decimal(0), held), WIDE.multiply(price, added))
-    return canonical(_DIVIDE.divide(notional, total))
-
-
-def canonical(value: Decimal) -> Decimal:
-    """The same number without trailing zeros and without an exponent ("187.25", "100", never
-    "1E+2"), so that stored and displayed averages look alike however they were computed."""
-    normal = value.normalize(_DIVIDE)
-    return normal.quantize(_ONE, context=_DIVIDE) if normal.as_tuple().exponent > 0 else normal  # type: ignore[operator]
+def average_price(held: Decimal, previous: Decimal | None, added: Decimal, price: Decimal) -> Decimal:
+    """The average price of `held` units at `previous` plus `added` units at `price` (both
+    unsigned). The notional is exact; only the division rounds (money.average)."""
+    notional = ENGINE.add(ENGINE.multiply(previous or ZERO, held), ENGINE.multiply(price, added))
+    return average(notional, ENGINE.add(held, added))
 
 
 def pnl(entry_price: Decimal, exit_price: Decimal, signed_quantity: Decimal) -> Decimal:
@@ -53,4 +39,4 @@ def pnl(entry_price: Decimal, exit_price: Decimal, signed_quantity: Decimal) -> 
     Realised P&L of a reduction and unrealised P&L at a mark are the same formula: a long gains
     when the price rises, a short when it falls.
     """
-    return WIDE.multiply(WIDE.subtract(exit_price, entry_price), signed_quantity)
+    return ENGINE.multiply(ENGINE.subtract(exit_price, entry_price), signed_quantity)

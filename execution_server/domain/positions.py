@@ -10,8 +10,8 @@ Average-cost accounting, the convention brokers report (Alpaca's avg_entry_price
 
 Invariant, for every mark price M: realised + (M - average) × quantity equals the cash-flow P&L
 of the fills (sells' proceeds minus buys' cost plus the holding valued at M). Sums and products
-are exact (domain.pnl.WIDE); only an average that is a recurring decimal is rounded, at 60
-significant digits.
+are exact (domain.money.ENGINE); only an average is rounded, by money.average (AVERAGE_SCALE
+places, half even), so the invariant holds to within that rounding.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def _increase(position: Position, side: Side, quantity: Decimal, price: Decimal)
 
 
 def _signed(side: Side, quantity: Decimal) -> Decimal:
-    # copy_negate, not unary minus: minus rounds to the (28-digit, mutable) default context.
+    # copy_negate, not unary minus: minus rounds to the thread's context, which a caller may narrow.
     return quantity if side is Side.BUY else quantity.copy_negate()
 
 

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 
 from execution_server.brokers.base import (
     BrokerEvent,
@@ -24,7 +23,7 @@ from execution_server.brokers.base import (
     StreamConnected,
     StreamMarker,
 )
-from execution_server.domain.money import ZERO
+from execution_server.domain.money import ZERO, average
 from execution_server.domain.orders import InvalidFill, InvalidTransition, Order, OrderSpec, OrderStatus
 from execution_server.oms.fills import FillRecorder
 from execution_server.oms.ports import PortfolioListener
@@ -181,7 +180,7 @@ class BrokerEventApplier:
             return order
         broker_notional = bo.average_fill_price * bo.filled_quantity
         local_notional = (order.average_fill_price or ZERO) * order.filled_quantity
-        price = (broker_notional - local_notional) / missing
+        price = average(broker_notional - local_notional, missing)  # the price that explains the rest
         if price <= 0:
             price = bo.average_fill_price
         return await self._fills.record(
@@ -189,7 +188,7 @@ class BrokerEventApplier:
             order,
             execution_id=f"{bo.broker_order_id}:cumulative:{bo.filled_quantity}",
             quantity=missing,
-            price=Decimal(price),
+            price=price,
             time=tx.now,
             broker_order_id=bo.broker_order_id,
             detail=f"{source}: filled quantity recovered from the broker's cumulative figure",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
@@ -34,6 +35,11 @@ class PortfolioListener(Protocol):
     def position_adjusted(
         self, strategy_id: str, symbol: str, quantity: Decimal, average_entry_price: Decimal | None
     ) -> None: ...
+
+    def restore_point(self, strategy_id: str, symbol: str) -> Callable[[], None]:
+        """A function that undoes every change to the strategy's and the account's lines in
+        `symbol` made after it was taken (a repair whose write rolls back)."""
+        ...
 
 
 class PositionLedger(Protocol):

@@ -91,6 +91,41 @@ class PositionBook:
             raise AccountMismatch(symbol, position.quantity, current)
         self._account[symbol] = position
 
+    def adjust(self, strategy_id: str, symbol: str, position: Position, account: Position) -> None:
+        """Replace a strategy's position and give the account its own values (a repair): both
+        change or, when the account's quantity would not be the strategies' sum, neither, and
+        AccountMismatch says so."""
+        if position.symbol != symbol or account.symbol != symbol:
+            raise ValueError(f"positions for {position.symbol} and {account.symbol} set under symbol {symbol}")
+        current = self.account(symbol).quantity
+        strategies = pnl.add(pnl.subtract(current, self.get(strategy_id, symbol).quantity), position.quantity)
+        if account.quantity != strategies:
+            raise AccountMismatch(symbol, account.quantity, strategies)
+        self._strategies.setdefault(strategy_id, {})[symbol] = position
+        self._account[symbol] = account
+
+    def restore_point(self, strategy_id: str, symbol: str) -> Callable[[], None]:
+        """A function that puts the strategy's and the account's positions in `symbol` back as
+        they are now, absent ones included (a flat position left behind would be listed)."""
+        had_strategy = strategy_id in self._strategies
+        strategy_before = self._strategies.get(strategy_id, {}).get(symbol)
+        account_before = self._account.get(symbol)
+
+        def restore() -> None:
+            held = self._strategies.setdefault(strategy_id, {})
+            if strategy_before is None:
+                held.pop(symbol, None)
+            else:
+                held[symbol] = strategy_before
+            if not had_strategy and not held:
+                del self._strategies[strategy_id]
+            if account_before is None:
+                self._account.pop(symbol, None)
+            else:
+                self._account[symbol] = account_before
+
+        return restore
+
     def _average_on_side(self, symbol: str, quantity: Decimal, except_strategy: str) -> Decimal | None:
         # Rare (the account changed side through a set of a position on the other side): another
         # strategy holds the symbol on the account's side, since the account is their sum.

@@ -241,15 +241,12 @@ class ReconcileRunner:
         external_quantity = external_before.quantity + delta
         external_average = (external_before.average_entry_price or average or account_before.average_entry_price) if external_quantity else None
         external_after = adjusted_to(external_before, external_quantity, external_average)
-        self._book.set(EXTERNAL_STRATEGY, symbol, external_after)
         account_after = adjusted_to(account_before, target, average or account_before.average_entry_price)
-        self._book.set_account(symbol, account_after)
-
-        def undo() -> None:
-            self._book.set(EXTERNAL_STRATEGY, symbol, external_before)
-            self._book.set_account(symbol, account_before)
-
-        tx.on_rollback(undo)
+        # The undo first: whatever fails from here on, here or at the commit, the writer rolls
+        # back and memory (the book and the risk portfolio) is put back exactly as it was.
+        tx.on_rollback(self._book.restore_point(EXTERNAL_STRATEGY, symbol))
+        tx.on_rollback(self._portfolio.restore_point(EXTERNAL_STRATEGY, symbol))
+        self._book.adjust(EXTERNAL_STRATEGY, symbol, external_after, account_after)
         tx.save_position(stored(EXTERNAL_STRATEGY, external_after))
         tx.save_position(stored(ACCOUNT, account_after))
         detail = (

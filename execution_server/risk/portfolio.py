@@ -30,11 +30,11 @@ broker or expires (a FILLED order is released by its last fill; a second close i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from execution_server.domain.money import ZERO
+from execution_server.domain.money import ZERO, average
 from execution_server.domain.orders import Order, Side
 
 
@@ -54,7 +54,7 @@ class Book:
 
     @property
     def average_price(self) -> Decimal | None:
-        return self.cost / self.quantity if self.quantity else None
+        return average(self.cost, self.quantity) if self.quantity else None
 
 
 class Totals:
@@ -234,6 +234,44 @@ class PortfolioView:
             scope.opening_value += delta * mark
             self._shift(scope, line, mark, delta, ZERO, ZERO)
 
+    def restore_point(self, strategy_id: str, symbol: str) -> Callable[[], None]:
+        """A function that puts back, exactly, everything a change to the strategy's or the
+        account's line in `symbol` can touch: both lines and their totals, the symbol's mark, and
+        every line holding the symbol (a first mark revalues them all). For a repair whose write
+        rolls back: replaying the opposite adjustment would not restore a mark that was unset, a
+        line that did not exist, or a cost basis that was not quantity × average.
+        O(holders of the symbol)."""
+        had_strategy = strategy_id in self._strategies
+        had_mark, mark = symbol in self._marks, self._marks.get(symbol)
+        holders = self._holders.get(symbol)
+        holders_before = None if holders is None else list(holders)
+        scopes = [self.account, *([self._strategies[strategy_id]] if had_strategy else [])]
+        scopes += [scope for scope, _ in holders_before or () if scope not in scopes]
+        totals = [(scope, _fields(scope, _TOTALS_FIELDS), scope.books.get(symbol)) for scope in scopes]
+        books = [(book, _fields(book, Book.__slots__)) for _, book in holders_before or ()]
+
+        def restore() -> None:
+            if not had_strategy:
+                self._strategies.pop(strategy_id, None)
+            if had_mark:
+                self._marks[symbol] = mark  # type: ignore[assignment]
+            else:
+                self._marks.pop(symbol, None)
+            if holders_before is None:
+                self._holders.pop(symbol, None)
+            else:
+                self._holders[symbol] = holders_before
+            for scope, state, book in totals:
+                _set_fields(scope, state)
+                if book is None:
+                    scope.books.pop(symbol, None)
+                else:
+                    scope.books[symbol] = book
+            for book, state in books:
+                _set_fields(book, state)
+
+        return restore
+
     def on_price(self, symbol: str, price: Decimal) -> None:
         """Revalue the symbol's books at a new mark; O(number of books holding the symbol)."""
         old = self._marks.get(symbol, ZERO)
@@ -329,6 +367,18 @@ class PortfolioView:
         book.gross = gross
 
 
+_TOTALS_FIELDS = tuple(name for name in Totals.__slots__ if name != "books")
+
+
+def _fields(target: object, names: tuple[str, ...]) -> dict[str, object]:
+    return {name: getattr(target, name) for name in names}
+
+
+def _set_fields(target: object, state: dict[str, object]) -> None:
+    for name, value in state.items():
+        setattr(target, name, value)
+
+
 def _gross(book: Book, mark: Decimal) -> Decimal:
     return max(abs(book.quantity + book.open_buy), abs(book.quantity - book.open_sell)) * mark
 
@@ -338,11 +388,11 @@ def _average_cost(quantity: Decimal, cost: Decimal, signed: Decimal, price: Deci
     if not quantity or (quantity > 0) == (signed > 0):
         return ZERO, cost + signed * price
     closed = min(abs(signed), abs(quantity))
-    average = cost / quantity
-    realized = closed * (price - average) * (1 if quantity > 0 else -1)
+    entry = average(cost, quantity)  # the one rounding; products and sums below are exact
+    realized = closed * (price - entry) * (1 if quantity > 0 else -1)
     remaining = quantity + signed
     if not remaining:
         return realized, ZERO
     if (remaining > 0) == (quantity > 0):
-        return realized, cost * remaining / quantity
+        return realized, entry * remaining
     return realized, remaining * price  # crossed through zero: the rest opens at this price

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Numeric, String
+from sqlalchemy import DateTime, Numeric, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -23,7 +23,10 @@ class Money(TypeDecorator[Decimal]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(String(64))
+            # Text, not a bounded string: an exact P&L or cash figure of accepted values can
+            # need some 90 digits (domain.money), past the 64 this once declared. SQLite never
+            # enforced the bound, so databases created with it hold such values as they are.
+            return dialect.type_descriptor(Text())
         # Unbounded NUMERIC: an average price may carry many digits, and must come back exactly.
         return dialect.type_descriptor(Numeric(asdecimal=True))
 

@@ -107,6 +107,49 @@ def test_setting_a_position_that_turns_the_account_around_takes_an_average_from_
     assert (account.quantity, account.average_entry_price) == (D(10), D(100))
 
 
+def listed(book: PositionBook) -> tuple[list[Position], dict[str, list[Position]]]:
+    """Everything the book lists: what GetPositions would answer, for the account and each strategy."""
+    return book.account_positions(), {s: book.strategy_positions(s) for s in book.strategy_ids()}
+
+
+def test_an_adjustment_that_would_break_the_account_sum_changes_nothing() -> None:
+    book = PositionBook()
+    book.apply_fill("momentum_v1", "AAPL", Side.BUY, D(10), D(100))
+    before = listed(book)
+    with pytest.raises(AccountMismatch):
+        book.adjust("external", "AAPL", Position("AAPL", D(5), D(100)), Position("AAPL", D(16), D(100)))
+    assert listed(book) == before
+
+
+def test_an_adjustment_moves_the_strategy_and_gives_the_account_its_values() -> None:
+    book = PositionBook()
+    book.apply_fill("momentum_v1", "AAPL", Side.BUY, D(10), D(100))
+    book.adjust("external", "AAPL", Position("AAPL", D(5), D(90)), Position("AAPL", D(15), D(95)))
+    assert book.get("external", "AAPL") == Position("AAPL", D(5), D(90))
+    assert book.account("AAPL") == Position("AAPL", D(15), D(95))
+
+
+def test_a_restore_point_puts_back_positions_that_did_not_exist_as_absent() -> None:
+    book = PositionBook()
+    book.apply_fill("momentum_v1", "AAPL", Side.BUY, D(10), D(100))
+    before = listed(book)
+    restore = book.restore_point("external", "MSFT")
+    book.adjust("external", "MSFT", Position("MSFT", D(5), D(90)), Position("MSFT", D(5), D(90)))
+    restore()
+    assert listed(book) == before  # no flat MSFT line, no strategy "external"
+
+
+def test_a_restore_point_puts_back_positions_that_existed() -> None:
+    book = PositionBook()
+    book.apply_fill("external", "AAPL", Side.BUY, D(3), D(80))
+    book.apply_fill("momentum_v1", "AAPL", Side.BUY, D(10), D(100))
+    before = listed(book)
+    restore = book.restore_point("external", "AAPL")
+    book.adjust("external", "AAPL", Position("AAPL", D(7), D(80)), Position("AAPL", D(17), D(95)))
+    restore()
+    assert listed(book) == before
+
+
 def test_a_position_set_under_another_symbol_is_refused() -> None:
     with pytest.raises(ValueError):
         PositionBook().set("a", "AAPL", Position.flat("MSFT"))

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from execution_server.domain.money import AVERAGE_SCALE
 from execution_server.domain.orders import Side
 from execution_server.domain.positions import (
     InvalidPositionFill,
@@ -85,11 +86,11 @@ def test_reopening_after_flat_starts_a_new_average_and_keeps_realised() -> None:
     assert state(last) == (D(5), D(50), D(-100))
 
 
-def test_a_recurring_average_is_kept_to_sixty_digits_and_the_round_trip_is_still_near_exact() -> None:
+def test_a_recurring_average_is_rounded_half_even_to_the_declared_scale_and_nothing_else_rounds() -> None:
     *_, held, last = fills((BUY, "1", "100"), (BUY, "2", "101"), (SELL, "3", "102"))
-    assert held.average_entry_price is not None
-    assert len(held.average_entry_price.as_tuple().digits) == 60  # 302 / 3 = 100.666…7
-    assert abs(last.realized_pnl - D(4)) < D("1e-55")
+    assert held.average_entry_price == D("100.666666666666666666666667")  # 302 / 3 to AVERAGE_SCALE places
+    assert held.average_entry_price.as_tuple().exponent == -AVERAGE_SCALE
+    assert last.realized_pnl == D("3.999999999999999999999999")  # 3 × (102 − that average), exactly
 
 
 def test_sub_cent_prices_and_fractional_quantities_are_exact() -> None:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from execution_server.domain import pnl
+from execution_server.domain.money import AVERAGE_SCALE
 from execution_server.domain.orders import Side
 from execution_server.domain.positions import Position, apply_fill, unrealized_pnl
 from execution_server.positions.tracker import PositionBook
@@ -16,9 +17,10 @@ from execution_server.positions.tracker import PositionBook
 SYMBOLS = ["AAPL", "MSFT", "SPY"]
 STRATEGIES = ["momentum_v1", "mean_rev", "pairs"]
 
-# Averages that are recurring decimals are rounded at 60 significant digits; with quantities
-# below 10^4 and prices below 10^4 over a few dozen fills the drift stays far below this.
-TOLERANCE = Decimal("1e-45")
+# Averages are rounded to AVERAGE_SCALE places (money.average); each rounding errs by at most
+# half a unit of that place per unit held after it. At most 60 fills of at most 500 each hold
+# at most 30,000: 60 roundings of 30,000 units bound the drift.
+TOLERANCE = 60 * 30_000 * Decimal(f"0.5e-{AVERAGE_SCALE}")
 
 quantities = st.integers(min_value=1, max_value=5_000).map(lambda n: Decimal(n) / 10)  # 0.1 .. 500
 prices = st.integers(min_value=1, max_value=1_000_000).map(lambda n: Decimal(n) / 100)  # 0.01 .. 10000

@@ -262,3 +262,39 @@ def test_a_strategy_flat_now_that_traded_today_keeps_its_days_pnl_over_a_restart
     after.resume_day({}, {"alpha": D(-100)})
     assert after.exposure("alpha").day_pnl == -100
     assert after.exposure().day_pnl == -100
+
+
+def everything(portfolio: PortfolioView) -> object:
+    """All a reader can see: every line of every scope, the totals and the marks."""
+    symbols = sorted(portfolio.symbols())
+    scopes = [None, *sorted(portfolio.strategy_ids())]
+    return (
+        symbols,
+        [portfolio.mark(symbol) for symbol in symbols],
+        [(scope, portfolio.exposure(scope), [portfolio.position(scope, s) for s in symbols]) for scope in scopes],
+        [(scope, portfolio.totals(scope).opening_value, portfolio.totals(scope).day_cash) for scope in scopes],
+        [(scope, sorted(portfolio.totals(scope).books)) for scope in scopes],
+    )
+
+
+def test_a_restore_point_undoes_an_adjustment_that_also_set_the_first_mark() -> None:
+    portfolio = priced(AAPL=100)
+    portfolio.order_filled(an_order(quantity=4), D(4), D(100))
+    portfolio.order_opened(an_order(side=SELL, quantity=2, limit=120))
+    before = everything(portfolio)
+    restore = portfolio.restore_point("external", "MSFT")
+    portfolio.position_adjusted("external", "MSFT", D(7), D(30))  # MSFT was never priced: marks it
+    restore()
+    assert everything(portfolio) == before
+    assert portfolio.mark("MSFT") is None  # the next MSFT order seeds the mark, as it would have
+
+
+def test_a_restore_point_undoes_an_adjustment_of_a_held_symbol_exactly() -> None:
+    portfolio = priced(AAPL=100)
+    portfolio.order_filled(an_order(quantity=3), D(3), D(101))  # cost 303: not quantity × a rounded average
+    portfolio.position_adjusted("external", "AAPL", D(2), D(90))
+    before = everything(portfolio)
+    restore = portfolio.restore_point("external", "AAPL")
+    portfolio.position_adjusted("external", "AAPL", D(-5), D(97))
+    restore()
+    assert everything(portfolio) == before

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
 import pytest
@@ -18,15 +18,14 @@ from hypothesis import strategies as st
 from execution.v1 import execution_pb2 as pb
 from execution_server.api import convert
 from execution_server.domain.events import Fill, OrderUpdate
-from execution_server.domain.money import format_decimal, weighted_average
+from execution_server.domain.money import AVERAGE_SCALE, format_decimal, weighted_average
 from execution_server.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from execution_server.store.codec import order_to_json, order_to_row
 from tests.builders import an_order
 
 # --- the reference: the code as it was before it was made faster ---
 
-WIDE = Context(prec=200)
-AVERAGE = Context(prec=60)
+WIDE = Context(prec=200, rounding=ROUND_HALF_EVEN, Emax=MAX_EMAX, Emin=MIN_EMIN)
 ZERO = Decimal(0)
 
 
@@ -42,13 +41,15 @@ def reference_format_decimal(value: Decimal | None) -> str:
 def reference_weighted_average(
     previous_quantity: Decimal, previous_average: Decimal | None, quantity: Decimal, price: Decimal
 ) -> Decimal:
+    """The declared rule said plainly (it replaced rounding to 60 significant digits): the exact
+    notional over the total, half even to AVERAGE_SCALE places, in canonical form."""
     with localcontext(WIDE):
         total = previous_quantity + quantity
         if total == 0:
             raise ValueError("average over zero quantity")
         notional = (previous_average or ZERO) * previous_quantity + price * quantity
-    with localcontext(AVERAGE):
-        return +(notional / total)
+        rounded = (notional / total).quantize(Decimal(f"1e-{AVERAGE_SCALE}"))
+        return Decimal(reference_format_decimal(rounded))
 
 
 def reference_timestamp(value: datetime) -> Timestamp:
