@@ -123,7 +123,7 @@ class OpenOrders:
         if order.status is OrderStatus.PENDING:
             after = order.submitted(claimed, broker_status, tx.now)
         elif claimed != order.broker_order_id or order.in_flight:
-            after = order.with_changes(broker_order_id=claimed, in_flight=False, updated_at=tx.now)
+            after = order.with_changes(broker_order_id=claimed, in_flight=False, updated_at=order.touched_at(tx.now))
         else:
             return order
         tx.update_order(after)
