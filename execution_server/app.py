@@ -141,6 +141,7 @@ class Application:
             on_reconnect=lambda: self.reconciler.trigger_soon("reconnect", settings.reconcile.auto_repair),
             on_degraded=self._events_degraded,
             on_recovered=lambda: self.reconciler.trigger_soon("store recovered", settings.reconcile.auto_repair),
+            on_refused=self._unexplained,
         )
         self.reconciler = ReconcileRunner(
             broker=self.broker,

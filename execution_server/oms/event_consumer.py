@@ -27,7 +27,7 @@ from execution_server.backoff import Backoff
 from execution_server.brokers.base import BrokerClient, BrokerEvent, BrokerStreamDropped, StreamConnected, StreamMarker
 from execution_server.domain.orders import Order
 from execution_server.oms.broker_events import BrokerEventApplier
-from execution_server.store.writer import WriterStopped
+from execution_server.store.writer import ChangeRefused, WriterStopped
 
 log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 256
@@ -69,6 +69,7 @@ class BrokerEventConsumer:
         *,
         on_degraded: Callable[[bool], None] = lambda degraded: None,
         on_recovered: Callable[[], None] = lambda: None,
+        on_refused: Callable[[str], None] = lambda what: None,
         reconnect_delay_seconds: float = 0.2,
         retry: Callable[[], Backoff] = Backoff,
     ) -> None:
@@ -77,6 +78,7 @@ class BrokerEventConsumer:
         self._on_reconnect = on_reconnect
         self._on_degraded = on_degraded
         self._on_recovered = on_recovered
+        self._on_refused = on_refused
         self._delay = reconnect_delay_seconds
         self._retry = retry
         self._task: asyncio.Task[None] | None = None
@@ -144,6 +146,9 @@ class BrokerEventConsumer:
         self._in_flight.release()
         if applied.cancelled() or applied.exception() is None:
             return
+        if isinstance(applied.exception(), ChangeRefused):
+            self._refused(event, applied.exception())  # type: ignore[arg-type]
+            return
         self._failed.append((index, event))
         if self._recovering is None:
             log.error(
@@ -175,10 +180,19 @@ class BrokerEventConsumer:
                 return
             except WriterStopped:
                 raise  # shutting down: a restart's recovery and reconciliation take it from here
+            except ChangeRefused as refusal:
+                self._refused(event, refusal)
+                return
             except Exception as error:  # noqa: BLE001 - whatever refused it, the event is kept
                 delay = backoff.next_delay()
                 log.warning("broker event still not applied (%s); again in %.2f s: %s", error, delay, event)
                 await asyncio.sleep(delay)
+
+    def _refused(self, event: BrokerEvent, refusal: ChangeRefused) -> None:
+        # Not an outage: the same write would be refused for ever, and the stream must not wait
+        # behind it. It is loud, and reconciliation is asked to explain the order.
+        log.error("broker event refused by the database, not applied (%s): %s; reconciling", refusal, event)
+        self._on_refused(f"event refused by the database for order {event.client_order_id}")  # type: ignore[union-attr]
 
     # --- consistent cuts for reconciliation ---
 

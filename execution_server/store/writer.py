@@ -56,6 +56,11 @@ class StoreUnavailable(Exception):
     """The database could not commit a change; nothing of it was kept."""
 
 
+class ChangeRefused(StoreUnavailable):
+    """The database refused this one change itself (a constraint, a value it cannot store):
+    unlike an outage, running it again would be refused again."""
+
+
 class WriterStopped(Exception):
     """The writer has stopped; the service is shutting down."""
 
@@ -151,7 +156,7 @@ class GroupCommitWriter:
                             raise  # not this operation's fault: the whole batch, below
                         # The database refused one of this operation's statements (on PostgreSQL
                         # the transaction is aborted with it): only this operation fails.
-                        refused = StoreUnavailable(f"the database refused the change: {_reason(error)}")
+                        refused = _refusal(error)
                         raise _OperationFailed(index, refused, database=True) from error
                     except Exception as error:
                         raise _OperationFailed(index, error) from error
@@ -175,7 +180,7 @@ class GroupCommitWriter:
             if isinstance(error, (IntegrityError, DataError)) or not (reached_commit or connection_lost(error)):
                 # Some operation's rows broke a constraint or were refused when written
                 # together: run the batch again one by one, so that only that operation fails.
-                await self._split(batch, tx, StoreUnavailable(f"the database refused the change: {_reason(error)}"),
+                await self._split(batch, tx, _refusal(error),
                                   retried=retried)
                 return
             await self._release_connection()  # it may be broken: the next batch takes a fresh one
@@ -303,6 +308,13 @@ def _reason(error: BaseException) -> str:
     orig = getattr(error, "orig", None)
     words = str(orig).strip() if orig is not None else ""
     return words or error.__class__.__name__
+
+
+def _refusal(error: Exception) -> StoreUnavailable:
+    """A constraint or a value the database cannot store is refused for ever (ChangeRefused);
+    anything else (a full disk, a read-only file) may pass once the store is fixed."""
+    kind = ChangeRefused if isinstance(error, IntegrityError | DataError) else StoreUnavailable
+    return kind(f"the database refused the change: {_reason(error)}")
 
 
 class _OperationFailed(Exception):
