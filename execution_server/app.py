@@ -101,7 +101,7 @@ class Application:
         self.fanout = Fanout(self.log_reader, window_size=settings.stream.window_size, high_water_mark=last_sequence)
         self.writer = GroupCommitWriter(
             self.engine, last_sequence=last_sequence, clock=utc_now, on_commit=self._published, refusals=REFUSALS,
-            encode=encode_update,
+            encode=encode_update, on_broker_ids_taken=self.open_orders.note_taken_broker_ids,
         )
         self.risk = RiskControl(
             settings=settings,

@@ -32,6 +32,9 @@ class OpenOrders:
         # no database read unless the order is closed.
         self._executions: dict[str, set[str]] = {}
         self._waiters: dict[str, list[asyncio.Future[Order]]] = defaultdict(list)
+        # Broker ids found held by other (closed) orders when a batch was written: few, and kept
+        # so that the batch, run again, records its orders without them.
+        self._taken_broker_ids: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -65,6 +68,9 @@ class OpenOrders:
         if not after.status.is_open:
             tx.on_commit(lambda: self._executions.pop(after.order_id, None))
         tx.on_commit(lambda: self._notify(after))
+
+    def note_taken_broker_ids(self, taken: dict[str, str]) -> None:
+        self._taken_broker_ids.update(taken)
 
     def has_execution(self, order_id: str, execution_id: str) -> bool | None:
         """Whether a fill with this execution id was applied to the order; None when the order
@@ -103,9 +109,16 @@ class OpenOrders:
         unique, and an empty id would collide too)."""
         if not broker_order_id or order.broker_order_id == broker_order_id:
             return broker_order_id or None
-        # Only the holder's id is read: this runs in the writer for every order's acknowledgement.
-        holder = self._by_broker_id.get(broker_order_id) or await tx.holder_of_broker_id(broker_order_id)
+        # No read here: this runs in the writer for every acknowledgement (a read each halved the
+        # write path). Memory and the batch first; the table is checked once for the whole batch
+        # when it is written, and an id found taken there is remembered and the batch run again.
+        holder = (
+            self._by_broker_id.get(broker_order_id)
+            or self._taken_broker_ids.get(broker_order_id)
+            or tx.batch_holder_of_broker_id(broker_order_id)
+        )
         if holder is None or holder == order.order_id:
+            tx.claim_broker_id(broker_order_id, order.order_id)
             return broker_order_id
         log.error(
             "order %s (client order id %r): the broker reports broker order id %r, which order %s "

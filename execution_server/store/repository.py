@@ -49,7 +49,6 @@ _UPDATE_ORDER = (
 )
 _ORDER_BY_ID = select(t.orders).where(t.orders.c.order_id == bindparam("order_id"))
 _ORDER_BY_CLIENT_ID = select(t.orders).where(t.orders.c.client_order_id == bindparam("client_order_id"))
-_HOLDER_OF_BROKER_ID = select(t.orders.c.order_id).where(t.orders.c.broker_order_id == bindparam("broker_order_id"))
 _INSERT_FILL = insert(t.fills)
 _INSERT_EVENT = insert(t.order_events)
 _FILL_EXISTS = select(t.fills.c.execution_id).where(t.fills.c.execution_id == bindparam("execution_id"))
@@ -90,9 +89,13 @@ async def get_order_by_broker_id(conn: AsyncConnection, broker_order_id: str) ->
     return order_from_row(row) if row else None
 
 
-async def holder_of_broker_id(conn: AsyncConnection, broker_order_id: str) -> str | None:
-    """The order id holding this broker id, if any: one indexed column, on every acknowledgement."""
-    return (await conn.execute(_HOLDER_OF_BROKER_ID, {"broker_order_id": broker_order_id})).scalar()
+async def holders_of_broker_ids(conn: AsyncConnection, broker_order_ids: list[str]) -> dict[str, str]:
+    """broker order id → the order id holding it, for those of `broker_order_ids` that are held:
+    one statement for a whole batch's acknowledgements."""
+    if not broker_order_ids:
+        return {}
+    query = select(t.orders.c.broker_order_id, t.orders.c.order_id).where(t.orders.c.broker_order_id.in_(broker_order_ids))
+    return {row.broker_order_id: row.order_id for row in await conn.execute(query)}
 
 
 async def open_orders(conn: AsyncConnection) -> list[Order]:

@@ -28,6 +28,15 @@ from execution_server.store import repository
 from execution_server.store.repository import StoredPosition
 
 
+class BrokerIdsTaken(Exception):
+    """Broker ids this batch gave orders are held by other orders in the table (broker id →
+    holder). Nothing was written: the batch runs again with them known (oms/state.py)."""
+
+    def __init__(self, taken: dict[str, str]) -> None:
+        super().__init__(f"broker order ids held by other orders: {taken}")
+        self.taken = taken
+
+
 class PendingWrites:
     """Rows written by a transaction, not yet sent to the database. The latest version wins:
     an order inserted and then changed in the same batch is inserted once, as it ended."""
@@ -39,6 +48,7 @@ class PendingWrites:
         self._positions: dict[tuple[str, str], StoredPosition] = {}
         self._by_client_id: dict[str, str] = {}
         self._by_broker_id: dict[str, str] = {}
+        self._claimed: dict[str, str] = {}  # broker order id -> the order given it in this batch
 
     def insert_order(self, order: Order, position: int) -> None:
         self._inserted[order.order_id] = (order, position)
@@ -76,8 +86,18 @@ class PendingWrites:
     def fills_of(self, order_id: str) -> list[Fill]:
         return [fill for fill, _ in self._fills.values() if fill.order_id == order_id]
 
+    def claim_broker_id(self, broker_order_id: str, order_id: str) -> None:
+        self._claimed[broker_order_id] = order_id
+
     async def flush(self, conn: AsyncConnection, at: datetime) -> None:
-        """Write everything held, parents before children: orders, then fills, then positions."""
+        """Write everything held, parents before children: orders, then fills, then positions.
+        First, the broker ids this batch gives orders are checked against the table in one
+        statement: one held by another order raises BrokerIdsTaken before anything is written."""
+        if self._claimed:
+            held = await repository.holders_of_broker_ids(conn, list(self._claimed))
+            taken = {broker_id: holder for broker_id, holder in held.items() if holder != self._claimed[broker_id]}
+            if taken:
+                raise BrokerIdsTaken(taken)
         await repository.insert_orders(conn, list(self._inserted.values()))
         await repository.update_orders(conn, list(self._updated.values()))
         await repository.insert_fills(conn, list(self._fills.values()))
@@ -161,10 +181,14 @@ class Transaction:
         found = self.pending.order_by_broker_id(broker_order_id)
         return found or await repository.get_order_by_broker_id(self.conn, broker_order_id)
 
-    async def holder_of_broker_id(self, broker_order_id: str) -> str | None:
-        """The order id that holds `broker_order_id`, in this batch or stored; None if free."""
+    def batch_holder_of_broker_id(self, broker_order_id: str) -> str | None:
+        """The order id this batch gave `broker_order_id` to; None if none. The table is checked
+        for the whole batch at once, when it is written (PendingWrites.flush)."""
         found = self.pending.order_by_broker_id(broker_order_id)
-        return found.order_id if found else await repository.holder_of_broker_id(self.conn, broker_order_id)
+        return found.order_id if found else None
+
+    def claim_broker_id(self, broker_order_id: str, order_id: str) -> None:
+        self.pending.claim_broker_id(broker_order_id, order_id)
 
     async def fill_exists(self, execution_id: str) -> bool:
         return self.pending.has_fill(execution_id) or await repository.fill_exists(self.conn, execution_id)

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from execution_server.domain.events import OrderUpdate
 from execution_server.store import repository
-from execution_server.store.transaction import Transaction
+from execution_server.store.transaction import BrokerIdsTaken, Transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,7 +79,9 @@ class GroupCommitWriter:
         max_batch: int = MAX_BATCH,
         refusals: tuple[type[Exception], ...] = (),
         encode: Callable[[OrderUpdate], bytes] = lambda update: b"",
+        on_broker_ids_taken: Callable[[dict[str, str]], None] = lambda taken: None,
     ) -> None:
+        self._on_broker_ids_taken = on_broker_ids_taken
         self._encode = encode
         self._engine = engine
         self._max_batch = max_batch
@@ -164,6 +166,12 @@ class GroupCommitWriter:
                 payloads = [self._encode(update) for update in tx.updates]  # the one serialisation
                 await repository.insert_events(conn, tx.updates, payloads)
                 reached_commit = True  # what fails from here on is the commit: its outcome is unknown
+        except BrokerIdsTaken as taken:
+            # Checked before anything was written: the batch runs again with the ids known.
+            self._undo(tx)
+            self._on_broker_ids_taken(taken.taken)
+            self._retry = batch
+            return
         except _OperationFailed as failed:
             if failed.database:
                 log.error("a change was refused by the database (%s); its batch rolled back and runs again without it",
