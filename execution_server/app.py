@@ -34,6 +34,7 @@ from execution_server.events.log import LogEntry
 from execution_server.oms.broker_events import BrokerEventApplier
 from execution_server.oms.event_consumer import BrokerEventConsumer
 from execution_server.oms.fills import ACCOUNT, FillRecorder
+from execution_server.oms.lifecycle import OrderLifecycle
 from execution_server.oms.recovery import Recovery
 from execution_server.oms.service import OrderService
 from execution_server.oms.state import OpenOrders
@@ -111,12 +112,14 @@ class Application:
         )
         self._load(open_orders, executions, positions)
 
-        self.fills = FillRecorder(self.open_orders, self.book, self.risk.portfolio)
+        self.lifecycle = OrderLifecycle(self.open_orders, self.risk.portfolio)
+        self.fills = FillRecorder(self.open_orders, self.book, self.risk.portfolio, self.lifecycle)
         self.applier = BrokerEventApplier(
             writer=self.writer,
             open_orders=self.open_orders,
             fills=self.fills,
             portfolio=self.risk.portfolio,
+            lifecycle=self.lifecycle,
             on_unexplained=self._unexplained,
         )
         self.recovery = Recovery(
@@ -130,6 +133,7 @@ class Application:
             broker=self.broker,
             risk=self.risk.manager,
             portfolio=self.risk.portfolio,
+            lifecycle=self.lifecycle,
             settle=self.recovery.settle,
             cancel_wait_seconds=settings.cancel_wait_seconds,
             submit_timeout_seconds=settings.submit_timeout_seconds,

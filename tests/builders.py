@@ -27,5 +27,5 @@ def a_spec(**changes: Any) -> OrderSpec:
 
 def an_order(status: OrderStatus = OrderStatus.PENDING, **changes: Any) -> Order:
     spec_fields = {key: changes.pop(key) for key in list(changes) if key in OrderSpec.__dataclass_fields__}
-    order = Order(order_id="o-1", spec=a_spec(**spec_fields), status=status, created_at=T0, updated_at=T0)
-    return order.with_changes(**changes) if changes else order
+    fields: dict[str, Any] = {"order_id": "o-1", "created_at": T0, "updated_at": T0, **changes}
+    return Order(spec=a_spec(**spec_fields), status=status, **fields)

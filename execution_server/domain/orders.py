@@ -5,6 +5,12 @@ PENDING ──submit──▶ SUBMITTED ──fill──▶ FILLED
    │ reject            ▼ reject                  │ cancel
    ▼                REJECTED                     ▼
 REJECTED          CANCELLED ◀──cancel── PENDING, SUBMITTED, PARTIALLY_FILLED
+                  CANCELLED ──late fill──▶ CANCELLED (an execution that raced the cancel)
+
+Beside the status an order carries two flags, and FLAG_EFFECTS says what each event does to
+them: in_flight (sent, no answer from the broker yet) and cancel_requested (our cancel is on its
+way). Two events change only those: request_cancel, and acknowledge (the broker's answer for an
+order that a fill already advanced). A status or a flag changes through a transition, nothing else.
 """
 
 from __future__ import annotations
@@ -82,6 +88,9 @@ class OrderEvent(enum.Enum):
     PARTIAL_FILL = "partial_fill"
     FILL = "fill"
     CANCEL = "cancel"
+    LATE_FILL = "late_fill"
+    REQUEST_CANCEL = "request_cancel"
+    ACKNOWLEDGE = "acknowledge"
 
 
 PENDING, SUBMITTED, PARTIALLY_FILLED, FILLED, CANCELLED, REJECTED = (
@@ -92,12 +101,15 @@ PENDING, SUBMITTED, PARTIALLY_FILLED, FILLED, CANCELLED, REJECTED = (
     OrderStatus.CANCELLED,
     OrderStatus.REJECTED,
 )
-SUBMIT, REJECT, PARTIAL_FILL, FILL, CANCEL = (
+SUBMIT, REJECT, PARTIAL_FILL, FILL, CANCEL, LATE_FILL, REQUEST_CANCEL, ACKNOWLEDGE = (
     OrderEvent.SUBMIT,
     OrderEvent.REJECT,
     OrderEvent.PARTIAL_FILL,
     OrderEvent.FILL,
     OrderEvent.CANCEL,
+    OrderEvent.LATE_FILL,
+    OrderEvent.REQUEST_CANCEL,
+    OrderEvent.ACKNOWLEDGE,
 )
 
 # The whole state machine. A pair that is not here is an illegal transition.
@@ -116,7 +128,30 @@ TRANSITIONS: Mapping[tuple[OrderStatus, OrderEvent], OrderStatus] = {
     (PARTIALLY_FILLED, PARTIAL_FILL): PARTIALLY_FILLED,
     (PARTIALLY_FILLED, FILL): FILLED,
     (PARTIALLY_FILLED, CANCEL): CANCELLED,
+    # Recorded once, quantity and average follow it, the order stays CANCELLED.
+    (CANCELLED, LATE_FILL): CANCELLED,
+    (PENDING, REQUEST_CANCEL): PENDING,
+    (SUBMITTED, REQUEST_CANCEL): SUBMITTED,
+    (PARTIALLY_FILLED, REQUEST_CANCEL): PARTIALLY_FILLED,
+    # The broker's acceptance (or its order id) reaching an order already past SUBMITTED.
+    (SUBMITTED, ACKNOWLEDGE): SUBMITTED,
+    (PARTIALLY_FILLED, ACKNOWLEDGE): PARTIALLY_FILLED,
+    (FILLED, ACKNOWLEDGE): FILLED,
+    (CANCELLED, ACKNOWLEDGE): CANCELLED,
 }
+
+# What each event does to the flags. Any answer from the broker ends "in flight".
+FLAG_EFFECTS: Mapping[OrderEvent, Mapping[str, bool]] = {
+    SUBMIT: {"in_flight": False},
+    REJECT: {"in_flight": False},
+    CANCEL: {"in_flight": False},
+    PARTIAL_FILL: {"in_flight": False},
+    FILL: {"in_flight": False},
+    LATE_FILL: {"in_flight": False},
+    ACKNOWLEDGE: {"in_flight": False},
+    REQUEST_CANCEL: {"cancel_requested": True},
+}
+_GUARDED = frozenset({"status", "in_flight", "cancel_requested"})
 
 
 class InvalidTransition(Exception):
@@ -143,6 +178,10 @@ def transition(order_id: str, state: OrderStatus, event: OrderEvent) -> OrderSta
         return TRANSITIONS[state, event]
     except KeyError:
         raise InvalidTransition(order_id, state, event) from None
+
+
+def allows(state: OrderStatus, event: OrderEvent) -> bool:
+    return (state, event) in TRANSITIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +243,18 @@ class Order:
         return self.spec.quantity - self.filled_quantity
 
     def with_changes(self, **changes: object) -> Order:
+        """A copy with other facts (times, broker ids); the status and the flags change only
+        through the transitions below."""
+        if _GUARDED.intersection(changes):
+            raise TypeError(f"{sorted(_GUARDED.intersection(changes))} change only through a transition")
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def _moved(self, event: OrderEvent, at: datetime, **changes: object) -> Order:
+        """The one way a status or a flag changes: the table, then the event's flag effects."""
+        status = transition(self.order_id, self.status, event)
+        return dataclasses.replace(  # type: ignore[arg-type]
+            self, status=status, updated_at=self.touched_at(at), **FLAG_EFFECTS[event], **changes
+        )
 
     def touched_at(self, at: datetime) -> datetime:
         """The updated_at of a change made at `at`: never before the last one, whatever the
@@ -214,39 +264,25 @@ class Order:
     # --- the transitions; each validates first and returns a new order ---
 
     def submitted(self, broker_order_id: str | None, broker_status: str, at: datetime) -> Order:
-        status = transition(self.order_id, self.status, SUBMIT)
-        return self.with_changes(
-            status=status,
-            broker_order_id=broker_order_id,
-            broker_status=broker_status,
-            in_flight=False,
-            updated_at=self.touched_at(at),
-        )
+        return self._moved(SUBMIT, at, broker_order_id=broker_order_id, broker_status=broker_status)
+
+    def acknowledged(self, broker_order_id: str | None, at: datetime) -> Order:
+        """The broker's answer for an order already past PENDING: it learns its broker id."""
+        return self._moved(ACKNOWLEDGE, at, broker_order_id=self.broker_order_id or broker_order_id)
 
     def rejected(self, reason: str, at: datetime, broker_status: str = "") -> Order:
-        status = transition(self.order_id, self.status, REJECT)
-        return self.with_changes(
-            status=status,
-            reject_reason=reason,
-            in_flight=False,
-            broker_status=broker_status or self.broker_status,
-            updated_at=self.touched_at(at),
-        )
+        return self._moved(REJECT, at, reject_reason=reason, broker_status=broker_status or self.broker_status)
 
     def cancelled(self, reason: str, at: datetime, broker_status: str = "") -> Order:
-        status = transition(self.order_id, self.status, CANCEL)
-        return self.with_changes(
-            status=status,
-            cancel_reason=reason,
-            in_flight=False,
-            broker_status=broker_status or self.broker_status,
-            updated_at=self.touched_at(at),
-        )
+        return self._moved(CANCEL, at, cancel_reason=reason, broker_status=broker_status or self.broker_status)
+
+    def cancel_requested_at(self, at: datetime) -> Order:
+        return self._moved(REQUEST_CANCEL, at)
 
     def filled(self, quantity: Decimal, price: Decimal, at: datetime, broker_status: str = "") -> Order:
         """Apply one execution, recorded at `at` (when the service learns of it; the broker's
-        own time belongs to the Fill). After a confirmed cancel, a late fill is recorded but the
-        order stays CANCELLED (an execution that raced the cancel at the broker)."""
+        own time belongs to the Fill). After a confirmed cancel it is a late fill: recorded, and
+        the order stays CANCELLED (an execution that raced the cancel at the broker)."""
         if quantity <= 0:
             raise InvalidFill(self.order_id, f"fill quantity must be positive, got {quantity}")
         if price <= 0:
@@ -257,16 +293,14 @@ class Order:
                 self.order_id,
                 f"fill of {quantity} would bring filled quantity to {new_filled}, above {self.quantity}",
             )
-        event = FILL if new_filled == self.quantity else PARTIAL_FILL
         if self.status is CANCELLED:
-            status = CANCELLED
+            event = LATE_FILL
         else:
-            status = transition(self.order_id, self.status, event)
-        return self.with_changes(
-            status=status,
+            event = FILL if new_filled == self.quantity else PARTIAL_FILL
+        return self._moved(
+            event,
+            at,
             filled_quantity=new_filled,
             average_fill_price=weighted_average(self.filled_quantity, self.average_fill_price, quantity, price),
-            in_flight=False,
             broker_status=broker_status or self.broker_status,
-            updated_at=self.touched_at(at),
         )

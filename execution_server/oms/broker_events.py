@@ -24,8 +24,9 @@ from execution_server.brokers.base import (
     StreamMarker,
 )
 from execution_server.domain.money import ZERO, average
-from execution_server.domain.orders import InvalidFill, InvalidTransition, Order, OrderSpec, OrderStatus
+from execution_server.domain.orders import CANCEL, REJECT, InvalidFill, InvalidTransition, Order, OrderSpec, OrderStatus
 from execution_server.oms.fills import FillRecorder
+from execution_server.oms.lifecycle import OrderLifecycle
 from execution_server.oms.ports import PortfolioListener
 from execution_server.oms.state import OpenOrders
 from execution_server.store.transaction import Transaction
@@ -43,12 +44,14 @@ class BrokerEventApplier:
         open_orders: OpenOrders,
         fills: FillRecorder,
         portfolio: PortfolioListener,
+        lifecycle: OrderLifecycle,
         on_unexplained: Callable[[str], None],
     ) -> None:
         self._writer = writer
         self._open = open_orders
         self._fills = fills
         self._portfolio = portfolio
+        self._lifecycle = lifecycle
         # Called when an event names an order we do not know, or cannot be applied:
         # reconciliation is what explains it.
         self._on_unexplained = on_unexplained
@@ -82,7 +85,7 @@ class BrokerEventApplier:
                     broker_order_id=event.broker_order_id,
                 )
             if isinstance(event, OrderAccepted):
-                return await self._open.record_acceptance(tx, order, event.broker_order_id, event.broker_status)
+                return await self._lifecycle.accept(tx, order, event.broker_order_id, event.broker_status)
             if isinstance(event, OrderCancelled):
                 return await self._close(tx, order, OrderStatus.CANCELLED, event.reason, event.broker_status)
             if isinstance(event, OrderRejected):
@@ -97,19 +100,14 @@ class BrokerEventApplier:
     async def _close(
         self, tx: Transaction, order: Order, status: OrderStatus, reason: str, broker_status: str
     ) -> Order:
-        if order.status.is_terminal:
-            return order  # duplicate, or late after a fill completed it
-        if status is OrderStatus.CANCELLED:
-            after = order.cancelled(reason, tx.now, broker_status)
-            event_type = "cancelled"
-        else:
-            after = order.rejected(f"BROKER_REJECTED: {reason}", tx.now, broker_status)
-            event_type = "rejected"
-        tx.update_order(after)
-        tx.record(event_type, order=after, detail=reason)
-        self._open.track(tx, order, after)
-        self._portfolio.order_closed(after)
-        return after
+        event = CANCEL if status is OrderStatus.CANCELLED else REJECT
+        if not self._lifecycle.allows(order, event):
+            # Already closed: a duplicate report, or one overtaken by the fill that completed it.
+            log.info("order %s is %s: the broker's %s changes nothing", order.order_id, order.status.value, event.value)
+            return order
+        if event is CANCEL:
+            return self._lifecycle.cancel(tx, order, reason, broker_status)
+        return self._lifecycle.reject(tx, order, f"BROKER_REJECTED: {reason}", broker_status)
 
     # --- the broker's view of one order ---
 
@@ -155,21 +153,12 @@ class BrokerEventApplier:
             limit_price=bo.limit_price,
             stop_price=bo.stop_price,
         )
-        order = Order(
-            order_id=str(uuid.uuid4()),
-            spec=spec,
-            status=OrderStatus.SUBMITTED,
-            created_at=tx.now,
-            updated_at=tx.now,
-            broker_status=bo.broker_status,
-        )
-        # Adopted without the broker id if another local order holds it (logged there).
-        order = order.with_changes(broker_order_id=await self._open.claimable_broker_id(tx, order, bo.broker_order_id))
-        placed = tx.record("adopted", order=order, detail=f"{source}: open at the broker, unknown here")
-        tx.insert_order(order, placed.sequence)
-        self._open.track(tx, None, order)
+        # Recorded as every order is, PENDING, then accepted as the broker says: the lifecycle is
+        # the same (adopted without the broker id if another local order holds it, logged there).
+        order = Order(order_id=str(uuid.uuid4()), spec=spec, status=OrderStatus.PENDING, created_at=tx.now, updated_at=tx.now)
+        self._lifecycle.place(tx, order, event_type="adopted", detail=f"{source}: open at the broker, unknown here")
         self._portfolio.order_opened(order)
-        return order
+        return await self._lifecycle.accept(tx, order, bo.broker_order_id, bo.broker_status)
 
     async def _fill_unexplained_quantity(self, tx: Transaction, order: Order, bo: BrokerOrder, source: str) -> Order:
         """The broker reports more filled than the executions it listed (an adapter that knows only
@@ -201,9 +190,7 @@ class BrokerEventApplier:
             return await self._close(tx, order, OrderStatus.CANCELLED, bo.reason or f"{source}: cancelled at the broker", bo.broker_status)
         if bo.status is OrderStatus.REJECTED and order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
             return await self._close(tx, order, OrderStatus.REJECTED, bo.reason or source, bo.broker_status)
-        if order.status is OrderStatus.PENDING or order.in_flight or not order.broker_order_id:
-            return await self._open.record_acceptance(tx, order, bo.broker_order_id, bo.broker_status)
-        return order
+        return await self._lifecycle.accept(tx, order, bo.broker_order_id, bo.broker_status)
 
     async def reject_never_received(self, order: Order, reason: str) -> Order:
         """The broker has no order with this client order id: it never arrived, so it is safe to reject."""
@@ -211,13 +198,8 @@ class BrokerEventApplier:
         async def op(tx: Transaction) -> Order:
             current = self._open.get(order.order_id)
             if current is None or current.status is not OrderStatus.PENDING:
-                return current or order
-            after = current.rejected(reason, tx.now)
-            tx.update_order(after)
-            tx.record("rejected", order=after, detail=reason)
-            self._open.track(tx, current, after)
-            self._portfolio.order_closed(after)
-            return after
+                return current or order  # the broker's answer arrived meanwhile: it decides
+            return self._lifecycle.reject(tx, current, reason)
 
         return await self._writer.run(op)
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from execution_server.domain.events import Fill
 from execution_server.domain.orders import Order
 from execution_server.domain.positions import Position, apply_fill
+from execution_server.oms.lifecycle import OrderLifecycle
 from execution_server.oms.ports import PortfolioListener, PositionLedger
 from execution_server.oms.state import OpenOrders
 from execution_server.store.repository import StoredPosition
@@ -20,8 +21,11 @@ ACCOUNT = ""
 
 
 class FillRecorder:
-    def __init__(self, open_orders: OpenOrders, ledger: PositionLedger, portfolio: PortfolioListener) -> None:
+    def __init__(
+        self, open_orders: OpenOrders, ledger: PositionLedger, portfolio: PortfolioListener, lifecycle: OrderLifecycle
+    ) -> None:
         self._open = open_orders
+        self._lifecycle = lifecycle
         self._ledger = ledger
         self._portfolio = portfolio
 
@@ -49,15 +53,11 @@ class FillRecorder:
             after = after.with_changes(broker_order_id=await self._open.claimable_broker_id(tx, order, broker_order_id))
         fill = Fill(execution_id, order.order_id, quantity, price, time)
         positions = self._positions_after(order, quantity, price)  # may refuse: before any write
-        tx.update_order(after)
-        sequence = tx.record("fill", order=after, fill=fill, detail=detail).sequence
+        self._portfolio.order_filled(order, quantity, price)  # before the order may close in it
+        sequence = self._lifecycle.fill(tx, order, after, fill, detail=detail).sequence
         tx.insert_fill(fill, sequence)
         self._open.add_execution(tx, order.order_id, execution_id)
         self._move_positions(tx, after, *positions)
-        self._open.track(tx, order, after)
-        self._portfolio.order_filled(order, quantity, price)
-        if after.status.is_terminal:
-            self._portfolio.order_closed(after)
         return after
 
     def _positions_after(self, order: Order, quantity: Decimal, price: Decimal) -> tuple[Position, Position]:

@@ -31,6 +31,7 @@ from execution_server.oms.errors import (
     OrderNotCancellable,
     OrderNotFound,
 )
+from execution_server.oms.lifecycle import OrderLifecycle
 from execution_server.oms.ports import PortfolioListener, RiskGate
 from execution_server.oms.state import OpenOrders
 from execution_server.store import repository
@@ -60,6 +61,7 @@ class OrderService:
         broker: BrokerClient,
         risk: RiskGate,
         portfolio: PortfolioListener,
+        lifecycle: OrderLifecycle,
         settle: Callable[[Order], None],
         cancel_wait_seconds: float = 1.0,
         submit_timeout_seconds: float = 10.0,
@@ -72,6 +74,7 @@ class OrderService:
         self._broker = broker
         self._risk = risk
         self._portfolio = portfolio
+        self._lifecycle = lifecycle
         self._settle = settle
         self._cancel_wait = cancel_wait_seconds
         self._submit_timeout = submit_timeout_seconds
@@ -94,30 +97,24 @@ class OrderService:
                 if existing.spec != spec:
                     raise ClientOrderIdConflict(spec.client_order_id, existing.order_id, _differences(existing.spec, spec))
                 return existing, False
+        denial = self._risk.check(spec)
+        # In flight from here when it is to be sent: persisted so before the broker is called.
         order = Order(
             order_id=str(uuid.uuid4()),
             spec=spec,
             status=OrderStatus.PENDING,
             created_at=tx.now,
             updated_at=tx.now,
-            in_flight=True,
+            in_flight=denial is None,
         )
-        denial = self._risk.check(spec)
-        if denial is None:
-            # Reserved in the portfolio before anything is awaited, so the next order's
-            # checks see this one.
-            self._portfolio.order_opened(order)
-            tx.on_rollback(lambda: self._portfolio.order_closed(order))
-            tx.on_rollback(lambda: self._risk.forget(spec))
-        placed = tx.record("placed", order=order if denial is None else order.with_changes(in_flight=False))
         if denial is not None:
-            rejected = order.rejected(denial.reason, tx.now)
-            tx.insert_order(rejected, placed.sequence)
-            tx.record("rejected", order=rejected, detail=denial.reason)
-            return rejected, False
-        tx.insert_order(order, placed.sequence)
-        self._open.track(tx, None, order)
-        return order, True
+            self._lifecycle.place(tx, order)
+            return self._lifecycle.reject(tx, order, denial.reason), False
+        # Reserved in the portfolio before anything is awaited, so the next order's checks see it.
+        self._portfolio.order_opened(order)
+        tx.on_rollback(lambda: self._portfolio.order_closed(order))
+        tx.on_rollback(lambda: self._risk.forget(spec))
+        return self._lifecycle.place(tx, order), True
 
     async def _submit(self, order: Order) -> Order:
         reason, broker_status = "", ""
@@ -178,20 +175,19 @@ class OrderService:
         order = self._open.get(order_id) or await tx.get_order(order_id)
         if order is None:
             raise OrderNotFound(order_id)
-        return await self._open.record_acceptance(tx, order, ack.broker_order_id, ack.broker_status)
+        return await self._lifecycle.accept(tx, order, ack.broker_order_id, ack.broker_status)
 
     async def _reject(self, tx: Transaction, order_id: str, reason: str, broker_status: str) -> Order:
         order = self._open.get(order_id) or await tx.get_order(order_id)
         if order is None:
             raise OrderNotFound(order_id)
-        if order.status not in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
-            return order  # the stream already settled it
-        after = order.rejected(reason, tx.now, broker_status)
-        tx.update_order(after)
-        tx.record("rejected", order=after, detail=reason)
-        self._open.track(tx, order, after)
-        self._portfolio.order_closed(after)
-        return after
+        if order.status is not OrderStatus.PENDING and order.status is not OrderStatus.SUBMITTED:
+            # The stream got there first (its fill or cancel is the broker's last word, newer
+            # than this answer to the submission): the answer is recorded as no change.
+            log.info("order %s: the broker's refusal (%s) came after it was %s; left %s",
+                     order_id, reason, order.status.value, order.status.value)
+            return order
+        return self._lifecycle.reject(tx, order, reason, broker_status)
 
     # --- CancelOrder ---
 
@@ -216,12 +212,8 @@ class OrderService:
         if order.status.is_terminal:
             raise OrderNotCancellable(order.order_id, order.status)
         if order.cancel_requested:
-            return order, True
-        after = order.with_changes(cancel_requested=True, updated_at=order.touched_at(tx.now))
-        tx.update_order(after)
-        tx.record("cancel_requested", order=after)
-        self._open.track(tx, order, after)
-        return after, True
+            return order, True  # asked before: ask the broker again, record nothing new
+        return self._lifecycle.request_cancel(tx, order), True
 
     async def _settled_within(self, order: Order, changed: asyncio.Future[Order]) -> Order:
         """Wait briefly for the broker's confirmation so that the usual answer is the final one."""

@@ -127,23 +127,6 @@ class OpenOrders:
         )  # fmt: skip
         return None
 
-    async def record_acceptance(self, tx: Transaction, order: Order, broker_order_id: str, broker_status: str) -> Order:
-        """The broker has the order (its ack, its stream, or a lookup said so): PENDING →
-        SUBMITTED; an order a fill already advanced only learns its broker id. A duplicate or
-        late acceptance changes nothing. A broker id another order holds is not recorded."""
-        claimed = order.broker_order_id or await self.claimable_broker_id(tx, order, broker_order_id)
-        detail = "" if claimed or not broker_order_id else f"broker order id {broker_order_id!r} held by another order"
-        if order.status is OrderStatus.PENDING:
-            after = order.submitted(claimed, broker_status, tx.now)
-        elif claimed != order.broker_order_id or order.in_flight:
-            after = order.with_changes(broker_order_id=claimed, in_flight=False, updated_at=order.touched_at(tx.now))
-        else:
-            return order
-        tx.update_order(after)
-        tx.record("submitted", order=after, detail=detail)
-        self.track(tx, order, after)
-        return after
-
     def wait_for_change(self, order_id: str) -> asyncio.Future[Order]:
         future: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._waiters[order_id].append(future)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from execution_server.domain.orders import (
+    FLAG_EFFECTS,
     TRANSITIONS,
     InvalidFill,
     InvalidTransition,
@@ -33,6 +34,14 @@ EXPECTED = {
     (S.PARTIALLY_FILLED, E.PARTIAL_FILL): S.PARTIALLY_FILLED,
     (S.PARTIALLY_FILLED, E.FILL): S.FILLED,
     (S.PARTIALLY_FILLED, E.CANCEL): S.CANCELLED,
+    (S.CANCELLED, E.LATE_FILL): S.CANCELLED,
+    (S.PENDING, E.REQUEST_CANCEL): S.PENDING,
+    (S.SUBMITTED, E.REQUEST_CANCEL): S.SUBMITTED,
+    (S.PARTIALLY_FILLED, E.REQUEST_CANCEL): S.PARTIALLY_FILLED,
+    (S.SUBMITTED, E.ACKNOWLEDGE): S.SUBMITTED,
+    (S.PARTIALLY_FILLED, E.ACKNOWLEDGE): S.PARTIALLY_FILLED,
+    (S.FILLED, E.ACKNOWLEDGE): S.FILLED,
+    (S.CANCELLED, E.ACKNOWLEDGE): S.CANCELLED,
 }
 ALL_PAIRS = list(itertools.product(OrderStatus, OrderEvent))
 
@@ -56,7 +65,30 @@ def test_illegal_transition_is_refused_naming_order_state_and_event(state: Order
 
 @pytest.mark.parametrize("terminal", [S.FILLED, S.CANCELLED, S.REJECTED])
 def test_nothing_leaves_a_terminal_state(terminal: OrderStatus) -> None:
-    assert not [event for event in OrderEvent if (terminal, event) in TRANSITIONS]
+    assert not [event for event in OrderEvent if TRANSITIONS.get((terminal, event), terminal) is not terminal]
+
+
+def test_every_event_says_what_it_does_to_the_flags() -> None:
+    assert set(FLAG_EFFECTS) == set(OrderEvent)
+
+
+def test_a_status_or_a_flag_cannot_be_set_except_by_a_transition() -> None:
+    for field in ("status", "in_flight", "cancel_requested"):
+        with pytest.raises(TypeError):
+            an_order().with_changes(**{field: None})
+
+
+def test_a_late_fill_is_its_own_row_and_keeps_the_order_cancelled() -> None:
+    cancelled = an_order(S.SUBMITTED).cancelled("asked", T0)
+    late = cancelled.filled(Decimal("4"), Decimal("100"), T0)
+    assert (late.status, late.filled_quantity) == (S.CANCELLED, Decimal("4"))
+
+
+def test_a_cancel_request_sets_its_flag_and_keeps_the_state() -> None:
+    requested = an_order(S.PARTIALLY_FILLED, filled_quantity=Decimal("1")).cancel_requested_at(T0)
+    assert (requested.status, requested.cancel_requested) == (S.PARTIALLY_FILLED, True)
+    with pytest.raises(InvalidTransition):
+        an_order(S.FILLED).cancel_requested_at(T0)
 
 
 def test_refused_event_leaves_the_order_unchanged() -> None:
