@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from execution_server.domain.events import Fill
 from execution_server.domain.orders import Order
-from execution_server.domain.positions import Position, apply_fill
+from execution_server.domain.positions import Position
 from execution_server.oms.lifecycle import OrderLifecycle
 from execution_server.oms.ports import PortfolioListener, PositionLedger
 from execution_server.oms.state import OpenOrders
@@ -61,23 +61,12 @@ class FillRecorder:
         return after
 
     def _positions_after(self, order: Order, quantity: Decimal, price: Decimal) -> tuple[Position, Position]:
-        strategy = apply_fill(self._ledger.get(order.strategy_id, order.symbol), order.side, quantity, price)
-        account = apply_fill(self._ledger.account(order.symbol), order.side, quantity, price)
-        return strategy, account
+        return self._ledger.fill_outcome(order.strategy_id, order.symbol, order.side, quantity, price)
 
     def _move_positions(self, tx: Transaction, order: Order, after_strategy: Position, after_account: Position) -> None:
-        symbol, strategy = order.symbol, order.strategy_id
-        before_strategy = self._ledger.get(strategy, symbol)
-        before_account = self._ledger.account(symbol)
-        self._ledger.set(strategy, symbol, after_strategy)
-        self._ledger.set_account(symbol, after_account)
-
-        def undo() -> None:
-            self._ledger.set(strategy, symbol, before_strategy)
-            self._ledger.set_account(symbol, before_account)
-
-        tx.on_rollback(undo)
-        tx.save_position(stored(strategy, after_strategy))
+        tx.on_rollback(self._ledger.restore_point(order.strategy_id, order.symbol))
+        self._ledger.adjust(order.strategy_id, order.symbol, after_strategy, after_account)
+        tx.save_position(stored(order.strategy_id, after_strategy))
         tx.save_position(stored(ACCOUNT, after_account))
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
-from execution_server.domain.orders import Order, OrderSpec
+from execution_server.domain.orders import Order, OrderSpec, Side
 from execution_server.domain.positions import Position
 
 
@@ -43,10 +43,12 @@ class PortfolioListener(Protocol):
 
 
 class PositionLedger(Protocol):
-    def get(self, strategy_id: str, symbol: str) -> Position: ...
+    """The position book (positions/tracker.py): a fill's positions are computed there, once."""
 
-    def account(self, symbol: str) -> Position: ...
+    def fill_outcome(
+        self, strategy_id: str, symbol: str, side: Side, quantity: Decimal, price: Decimal
+    ) -> tuple[Position, Position]: ...
 
-    def set(self, strategy_id: str, symbol: str, position: Position) -> None: ...
+    def adjust(self, strategy_id: str, symbol: str, position: Position, account: Position) -> None: ...
 
-    def set_account(self, symbol: str, position: Position) -> None: ...
+    def restore_point(self, strategy_id: str, symbol: str) -> Callable[[], None]: ...

@@ -50,17 +50,29 @@ class PositionBook:
         self._strategies: dict[str, dict[str, Position]] = {}
         self._account: dict[str, Position] = {}
 
+    def fill_outcome(
+        self, strategy_id: str, symbol: str, side: Side | str, quantity: Decimal, price: Decimal
+    ) -> tuple[Position, Position]:
+        """The strategy's and the account's positions after one execution, computed once, by
+        the domain (domain/positions.py), and not yet applied: the OMS computes them before it
+        writes anything, so that an invalid fill is refused with nothing changed."""
+        side = coerce_side(side)
+        strategy = pos.apply_fill(self.get(strategy_id, symbol), side, quantity, price)
+        account = pos.apply_fill(self.account(symbol), side, quantity, price)
+        return strategy, account
+
     def apply_fill(
         self, strategy_id: str, symbol: str, side: Side | str, quantity: Decimal, price: Decimal
     ) -> tuple[Position, Position]:
         """Apply one execution to the strategy and to the account; returns both new values
         (what the caller persists). Either both change or, on an invalid fill, neither."""
-        side = coerce_side(side)
-        strategy = pos.apply_fill(self.get(strategy_id, symbol), side, quantity, price)
-        account = pos.apply_fill(self.account(symbol), side, quantity, price)
+        strategy, account = self.fill_outcome(strategy_id, symbol, side, quantity, price)
+        self._put(strategy_id, symbol, strategy, account)
+        return strategy, account
+
+    def _put(self, strategy_id: str, symbol: str, strategy: Position, account: Position) -> None:
         self._strategies.setdefault(strategy_id, {})[symbol] = strategy
         self._account[symbol] = account
-        return strategy, account
 
     def set(self, strategy_id: str, symbol: str, position: Position) -> Position:
         """Replace a strategy's position (loading from the database, a repair); returns the
@@ -101,8 +113,7 @@ class PositionBook:
         strategies = pnl.add(pnl.subtract(current, self.get(strategy_id, symbol).quantity), position.quantity)
         if account.quantity != strategies:
             raise AccountMismatch(symbol, account.quantity, strategies)
-        self._strategies.setdefault(strategy_id, {})[symbol] = position
-        self._account[symbol] = account
+        self._put(strategy_id, symbol, position, account)
 
     def restore_point(self, strategy_id: str, symbol: str) -> Callable[[], None]:
         """A function that puts the strategy's and the account's positions in `symbol` back as
