@@ -28,15 +28,6 @@ from execution_server.store import repository
 from execution_server.store.repository import StoredPosition
 
 
-class BrokerIdsTaken(Exception):
-    """Broker ids this batch gave orders are held by other orders in the table (broker id →
-    holder). Nothing was written: the batch runs again with them known (oms/state.py)."""
-
-    def __init__(self, taken: dict[str, str]) -> None:
-        super().__init__(f"broker order ids held by other orders: {taken}")
-        self.taken = taken
-
-
 class PendingWrites:
     """Rows written by a transaction, not yet sent to the database. The latest version wins:
     an order inserted and then changed in the same batch is inserted once, as it ended."""
@@ -89,15 +80,14 @@ class PendingWrites:
     def claim_broker_id(self, broker_order_id: str, order_id: str) -> None:
         self._claimed[broker_order_id] = order_id
 
+    @property
+    def claimed_broker_ids(self) -> dict[str, str]:
+        """broker order id → the order this batch gave it to: what the writer checks against the
+        table when the unique constraint refuses the batch (store/writer.py)."""
+        return self._claimed
+
     async def flush(self, conn: AsyncConnection, at: datetime) -> None:
-        """Write everything held, parents before children: orders, then fills, then positions.
-        First, the broker ids this batch gives orders are checked against the table in one
-        statement: one held by another order raises BrokerIdsTaken before anything is written."""
-        if self._claimed:
-            held = await repository.holders_of_broker_ids(conn, list(self._claimed))
-            taken = {broker_id: holder for broker_id, holder in held.items() if holder != self._claimed[broker_id]}
-            if taken:
-                raise BrokerIdsTaken(taken)
+        """Write everything held, parents before children: orders, then fills, then positions."""
         await repository.insert_orders(conn, list(self._inserted.values()))
         await repository.update_orders(conn, list(self._updated.values()))
         await repository.insert_fills(conn, list(self._fills.values()))
@@ -182,8 +172,8 @@ class Transaction:
         return found or await repository.get_order_by_broker_id(self.conn, broker_order_id)
 
     def batch_holder_of_broker_id(self, broker_order_id: str) -> str | None:
-        """The order id this batch gave `broker_order_id` to; None if none. The table is checked
-        for the whole batch at once, when it is written (PendingWrites.flush)."""
+        """The order id this batch gave `broker_order_id` to; None if none. The table is not read
+        here: its unique constraint refuses a taken id, and the writer then finds which."""
         found = self.pending.order_by_broker_id(broker_order_id)
         return found.order_id if found else None
 

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from execution_server.domain.events import OrderUpdate
 from execution_server.store import repository
-from execution_server.store.transaction import BrokerIdsTaken, Transaction
+from execution_server.store.transaction import Transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -166,12 +166,6 @@ class GroupCommitWriter:
                 payloads = [self._encode(update) for update in tx.updates]  # the one serialisation
                 await repository.insert_events(conn, tx.updates, payloads)
                 reached_commit = True  # what fails from here on is the commit: its outcome is unknown
-        except BrokerIdsTaken as taken:
-            # Checked before anything was written: the batch runs again with the ids known.
-            self._undo(tx)
-            self._on_broker_ids_taken(taken.taken)
-            self._retry = batch
-            return
         except _OperationFailed as failed:
             if failed.database:
                 log.error("a change was refused by the database (%s); its batch rolled back and runs again without it",
@@ -185,6 +179,8 @@ class GroupCommitWriter:
             self._retry = [item for position, item in enumerate(batch) if position != failed.index]
             return
         except (SQLAlchemyError, OSError) as error:
+            if isinstance(error, IntegrityError) and await self._broker_ids_taken(tx, batch):
+                return  # rolled back, and queued to run again with the taken ids known
             if isinstance(error, (IntegrityError, DataError)) or not (reached_commit or connection_lost(error)):
                 # Some operation's rows broke a constraint or were refused when written
                 # together: run the batch again one by one, so that only that operation fails.
@@ -261,6 +257,28 @@ class GroupCommitWriter:
             return
         for item in batch:
             await self._commit_batch([item], retried=retried)
+
+    async def _broker_ids_taken(self, tx: Transaction | None, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> bool:
+        """After the unique constraint refused a batch: were broker ids it gave orders already
+        held by other orders (a broker that repeats ids, an order closed long ago)? Asked only
+        now, on a fresh connection, so that no acknowledgement pays for a read. If so, the batch
+        is undone and run again, its orders recording the anomaly instead of those ids."""
+        claimed = tx.pending.claimed_broker_ids if tx is not None else {}
+        if not claimed:
+            return False
+        try:
+            async with self._engine.connect() as conn:
+                held = await repository.holders_of_broker_ids(conn, list(claimed))
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("could not ask which broker ids are taken: %s", error)
+            return False
+        taken = {broker_id: holder for broker_id, holder in held.items() if holder != claimed[broker_id]}
+        if not taken:
+            return False
+        self._undo(tx)
+        self._on_broker_ids_taken(taken)
+        self._retry.extend(batch)  # extend: a batch being split runs its parts one by one
+        return True
 
     async def _committed_anyway(self, tx: Transaction | None) -> bool | None:
         """After a failure during COMMIT: whether the batch committed, by its last sequence in
