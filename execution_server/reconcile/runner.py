@@ -70,6 +70,9 @@ class BrokerSnapshot:
     open_orders: list[BrokerOrder]
     lookup: dict[str, BrokerOrder | None]
     local_ids: frozenset[str]  # our open orders just before the broker was read
+    # Those of them still PENDING then: their submission may reach the broker after it was read
+    # and be acknowledged here before the comparison, so "unknown there" proves nothing.
+    pending_ids: frozenset[str] = frozenset()
 
 
 class ReconcileRunner:
@@ -141,13 +144,15 @@ class ReconcileRunner:
     async def _snapshot(self) -> BrokerSnapshot:
         # Our open orders as the broker is about to be read: an order recorded later cannot be
         # in what the broker reports, so it is not compared this time.
-        local_ids = frozenset(order.order_id for order in self._open.all())
+        local = self._open.all()
+        local_ids = frozenset(order.order_id for order in local)
+        pending_ids = frozenset(order.order_id for order in local if order.status is OrderStatus.PENDING)
         positions = await self._broker.positions()
         open_orders = await self._broker.open_orders()
         lookup: dict[str, BrokerOrder | None] = {}
         for client_order_id in orders_to_look_up(self._open.all(), open_orders):
             lookup[client_order_id] = await self._broker.find_by_client_id(client_order_id)
-        return BrokerSnapshot(positions, open_orders, lookup, local_ids)
+        return BrokerSnapshot(positions, open_orders, lookup, local_ids, pending_ids)
 
     async def _compare(self, snapshot: BrokerSnapshot, moved: Moved | None) -> ReconciliationResult:
         local = [order for order in self._open.all() if order.order_id in snapshot.local_ids]
@@ -159,6 +164,9 @@ class ReconcileRunner:
             snapshot.open_orders,
             snapshot.lookup,
             self._clock(),
+        )
+        result = ReconciliationResult(
+            tuple(d for d in result.discrepancies if not _sent_after_the_read(d, snapshot)), result.checked_at
         )
         if moved is None:
             return result
@@ -199,13 +207,13 @@ class ReconcileRunner:
             if broker_order is not None:
                 await self._applier.adopt_broker_state(broker_order, source=source, adopt_unknown=False)
             else:
-                await self._close_missing(client_order_id, source)
+                await self._close_missing(client_order_id, source, snapshot)
 
-    async def _close_missing(self, client_order_id: str, source: str) -> None:
+    async def _close_missing(self, client_order_id: str, source: str, snapshot: BrokerSnapshot) -> None:
         order = self._open.by_client_id(client_order_id)
         if order is None:
             return
-        if order.status is OrderStatus.PENDING:
+        if order.status is OrderStatus.PENDING or order.order_id in snapshot.pending_ids:
             # In flight (only those are looked up): its submission may not have reached the broker
             # yet. The OMS's answer, or settlement by client order id, decides; rejecting it here
             # would leave an order working at the broker that we call REJECTED.
@@ -328,6 +336,10 @@ class ReconcileRunner:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._timer = None
+
+
+def _sent_after_the_read(discrepancy: Discrepancy, snapshot: BrokerSnapshot) -> bool:
+    return discrepancy.kind is DiscrepancyKind.ORDER_MISSING_AT_BROKER and discrepancy.order_id in snapshot.pending_ids
 
 
 def _moved(discrepancy: Discrepancy, moved: Moved) -> bool:

@@ -386,6 +386,55 @@ async def test_order_on_its_way_to_the_broker_during_a_repair_is_not_rejected(cl
     assert not repairs[0].unresolved
 
 
+async def test_an_order_sent_and_acknowledged_while_the_broker_is_read_is_neither_missing_nor_cancelled(
+    client: Client,
+) -> None:
+    """PENDING when the run reads the broker (which does not know it yet); sent just after the
+    read, and acknowledged here (the OMS's own path, not the event stream) before the run
+    compares: its absence from what was read proves nothing, and repair must not cancel it."""
+    await set_broker_position(client, "MSFT", "7")  # something to repair, so that the repair runs
+    app, broker = client.app, client.app.broker
+    submit, request_marker, drained = broker.submit, broker.request_marker, app.consumer.drained
+    release = asyncio.Event()
+    markers = []
+
+    async def submit_when_released(order: Order):
+        await release.wait()
+        return await submit(order)
+
+    def marker_then_release():  # the second marker closes the run's read of the broker
+        markers.append(request_marker())
+        if len(markers) == 2:
+            release.set()
+        return markers[-1]
+
+    async def drained_once_acknowledged():
+        if release.is_set():
+            await until(lambda: _status_here(app, "late-1"), lambda status: status is OrderStatus.SUBMITTED, "the ack")
+        await drained()
+
+    broker.submit, broker.request_marker, app.consumer.drained = (
+        submit_when_released, marker_then_release, drained_once_acknowledged
+    )
+    placing = asyncio.create_task(
+        client.place(client_order_id="late-1", order_type=pb.ORDER_TYPE_LIMIT, limit_price="95",
+                     time_in_force=pb.TIME_IN_FORCE_GTC)
+    )
+    await until(lambda: _status_here(app, "late-1"), lambda status: status is OrderStatus.PENDING, "recorded")
+
+    repaired = await reconcile(client, repair=True)
+    placed = await placing
+
+    assert len(markers) == 2
+    assert [d for d in found(repaired) if d[2] == placed.order_id] == []
+    assert (await client.get(placed.order_id)).status == pb.ORDER_STATUS_SUBMITTED
+
+
+async def _status_here(app, client_order_id: str) -> OrderStatus | None:  # type: ignore[no-untyped-def]
+    order = app.open_orders.by_client_id(client_order_id)
+    return order.status if order is not None else None
+
+
 # --- runs ---
 
 

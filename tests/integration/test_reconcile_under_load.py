@@ -33,7 +33,9 @@ ORDER_SENDERS = 3  # concurrent clients, each at ORDERS_PER_SECOND / ORDER_SENDE
 ORDERS_PER_SECOND = 150
 
 
-async def _orders(client: Client, stop: asyncio.Event, rng: random.Random, sender: int) -> list[str]:
+async def _orders(
+    client: Client, stop: asyncio.Event, rng: random.Random, sender: int, cancels: list[asyncio.Task[None]]
+) -> list[str]:
     placed: list[str] = []
     counter = itertools.count()
     while not stop.is_set():
@@ -56,16 +58,15 @@ async def _orders(client: Client, stop: asyncio.Event, rng: random.Random, sende
             order = (await client.execution.PlaceOrder(pb.PlaceOrderRequest(**fields))).order
             placed.append(order.order_id)
             if order.order_type == pb.ORDER_TYPE_LIMIT and rng.random() < 0.2:
-                asyncio.get_running_loop().call_later(
-                    0.05, lambda oid=order.order_id: asyncio.ensure_future(_cancel(client, oid))
-                )
+                cancels.append(asyncio.create_task(_cancel(client, order.order_id, after_seconds=0.05)))
         except grpc.aio.AioRpcError as error:
             pytest.fail(f"PlaceOrder failed under load: {error.code()} {error.details()}")
         await asyncio.sleep(ORDER_SENDERS / ORDERS_PER_SECOND)
     return placed
 
 
-async def _cancel(client: Client, order_id: str) -> None:
+async def _cancel(client: Client, order_id: str, after_seconds: float) -> None:
+    await asyncio.sleep(after_seconds)
     try:
         await client.execution.CancelOrder(pb.CancelOrderRequest(order_id=order_id))
     except grpc.aio.AioRpcError as error:
@@ -107,8 +108,9 @@ async def test_repair_while_orders_flow_reports_and_moves_nothing(database_url: 
         for symbol in SYMBOLS:
             await client.simulator.SetPrice(sim.SetPriceRequest(symbol=symbol, price="100"))
         stop = asyncio.Event()
+        cancels: list[asyncio.Task[None]] = []
         senders = [
-            asyncio.create_task(_orders(client, stop, random.Random(rng.random()), sender))
+            asyncio.create_task(_orders(client, stop, random.Random(rng.random()), sender, cancels))
             for sender in range(ORDER_SENDERS)
         ]
         prices = asyncio.create_task(_prices(client, stop, random.Random(rng.random())))
@@ -122,7 +124,8 @@ async def test_repair_while_orders_flow_reports_and_moves_nothing(database_url: 
         during = [line for answer in answers for line in _describe(answer)]
         assert during == [], "a reconciliation during the load reported differences explained by events in flight"
 
-        await asyncio.sleep(0.3)  # the last cancels and fills land
+        await asyncio.gather(*cancels)
+        await client.app.consumer.drained()  # every event the broker sent is applied
         quiet = await client.execution.Reconcile(pb.ReconcileRequest(repair=False))
         assert _describe(quiet) == []
 

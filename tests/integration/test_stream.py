@@ -491,6 +491,7 @@ async def test_readers_that_are_behind_take_turns_and_each_still_gets_every_upda
         assert sequences(updates) == list(range(1, total + 1))
 
 
+@pytest.mark.slow  # 4 s of idleness is the point of it
 @pytest.mark.parametrize(("keepalive_seconds", "survives"), [(0.2, True), (60.0, False)])
 async def test_keepalive_pings_keep_an_idle_stream_open_through_a_proxy_that_drops_idle_connections(
     database_url: str, tmp_path: Path, keepalive_seconds: float, survives: bool
