@@ -22,7 +22,7 @@ from execution_server.domain.money import format_decimal
 from execution_server.domain.orders import OrderSpec, OrderType, Side
 from execution_server.risk.kill_switch import KillSwitchState
 from execution_server.risk.limits import AccountLimits, ExposureLimits, PositionLimits, StrategyLimits
-from execution_server.risk.portfolio import Book, Totals
+from execution_server.risk.books import Book, Totals
 
 _HUNDRED = Decimal(100)
 

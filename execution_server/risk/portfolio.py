@@ -31,102 +31,11 @@ broker or expires (a FILLED order is released by its last fill; a second close i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 
 from execution_server.domain.money import ZERO, average
 from execution_server.domain.orders import Order, Side
-
-
-class Book:
-    """One position line (a strategy's or the account's, in one symbol). Live and shared:
-    read it, never change it outside this module."""
-
-    __slots__ = ("quantity", "cost", "realized", "open_buy", "open_sell", "gross")
-
-    def __init__(self) -> None:
-        self.quantity = ZERO  # signed: negative when short
-        self.cost = ZERO  # quantity × average price, signed like the quantity
-        self.realized = ZERO  # realised P&L of the day
-        self.open_buy = ZERO  # open remainder of buy orders
-        self.open_sell = ZERO
-        self.gross = ZERO  # this line's share of the scope's gross exposure
-
-    @property
-    def average_price(self) -> Decimal | None:
-        return average(self.cost, self.quantity) if self.quantity else None
-
-
-class Totals:
-    """The running totals of one strategy or of the account. Live and shared: read only."""
-
-    __slots__ = (
-        "books",
-        "open_orders",
-        "gross",
-        "position_value",
-        "buy_value",
-        "sell_value",
-        "day_cash",
-        "opening_value",
-        "opening_cost",
-        "realized",
-    )
-
-    def __init__(self) -> None:
-        self.books: dict[str, Book] = {}
-        self.open_orders = 0
-        self.gross = ZERO
-        self.position_value = ZERO  # Σ q × mark
-        self.buy_value = ZERO  # Σ open buy remainder × mark
-        self.sell_value = ZERO
-        self.day_cash = ZERO  # Σ sell proceeds − buy costs of today's fills
-        self.opening_value = ZERO  # position value when the day started, moved by repairs
-        self.opening_cost = ZERO  # Σ book cost when the day started, moved by repairs
-        self.realized = ZERO  # realised P&L of the day
-
-    @property
-    def day_pnl(self) -> Decimal:
-        return self.position_value + self.day_cash - self.opening_value
-
-    @property
-    def net_high(self) -> Decimal:
-        """Net exposure if every open buy filled."""
-        return self.position_value + self.buy_value
-
-    @property
-    def net_low(self) -> Decimal:
-        """Net exposure if every open sell filled."""
-        return self.position_value - self.sell_value
-
-    def book(self, symbol: str) -> Book:
-        return self.books.get(symbol, EMPTY_BOOK)
-
-
-EMPTY_BOOK = Book()
-EMPTY_TOTALS = Totals()
-
-
-@dataclass(frozen=True, slots=True)
-class PositionSnapshot:
-    """A copy of one book, for explanations and for tests."""
-
-    symbol: str
-    quantity: Decimal
-    average_price: Decimal | None
-    realized_pnl: Decimal
-    open_buy_quantity: Decimal
-    open_sell_quantity: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class ExposureSnapshot:
-    gross: Decimal
-    net_long: Decimal  # net exposure if every open buy filled
-    net_short: Decimal  # net exposure if every open sell filled
-    day_pnl: Decimal
-    realized_pnl: Decimal
-    open_orders: int
+from execution_server.risk.books import EMPTY_TOTALS, Book, ExposureSnapshot, PositionSnapshot, Totals
 
 
 class _OpenOrder:
@@ -175,8 +84,9 @@ class PortfolioView:
         )
 
     def exposure(self, strategy_id: str | None = None) -> ExposureSnapshot:
-        t = self.totals(strategy_id)
-        return ExposureSnapshot(t.gross, t.net_high, t.net_low, t.day_pnl, t.realized, t.open_orders)
+        totals = self.totals(strategy_id)
+        return ExposureSnapshot(totals.gross, totals.net_high, totals.net_low, totals.day_pnl, totals.realized,
+                                totals.open_orders)
 
     def is_open(self, order_id: str) -> bool:
         return order_id in self._open
