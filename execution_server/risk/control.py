@@ -209,10 +209,10 @@ class RiskControl:
     async def _persist(self, state: KillSwitchState) -> None:
         stored = StoredKillSwitch(state.engaged, state.reason, state.reduce_only, state.changed_at or _now())
 
-        async def op(tx: Transaction) -> None:
+        async def save_kill_switch(tx: Transaction) -> None:
             await repository.save_kill_switch(tx.conn, stored)
 
-        await self._writer.run(op)
+        await self._writer.run(save_kill_switch)
 
     def _persist_in_background(self, state: KillSwitchState) -> None:
         task = asyncio.get_running_loop().create_task(self._persist(state))
