@@ -95,6 +95,8 @@ class Application:
             kill_switch = await repository.load_kill_switch(conn)
             today = utc_now().date()
             day_openings = await repository.load_day_openings(conn, today)
+            day_opening_costs = await repository.load_day_opening_costs(conn, today)
+            released = await repository.load_reduce_only_releases(conn, today)
             day_cash = await repository.day_cash(conn, datetime.combine(today, time.min, UTC))
 
         self.log_reader = DatabaseLog(self.engine, encode_update)
@@ -174,7 +176,8 @@ class Application:
 
         self.writer.start()
         await self.broker.start()
-        await self.risk.resume_day(today, day_openings, day_cash)  # before the broker's news is applied
+        # Before the broker's news is applied:
+        await self.risk.resume_day(today, day_openings, day_cash, day_opening_costs, released)
         self.consumer.start()
         await self.recovery.recover_open_orders()
         await self.reconciler.run(repair=settings.reconcile.auto_repair, trigger="startup")

@@ -2,15 +2,17 @@
 persisted so that a restart does not release it, and engagement that can cancel open orders.
 
 The pure parts (checks, manager, portfolio) do no I/O; this module is where they meet the
-database and the OMS. It also keeps the trading day (UTC): the day's opening values are saved
-when they change, so that a restart resumes the day's P&L, and a daily loss limit with it.
+database and the OMS. It also keeps the trading day (UTC): the day's opening values and costs
+are saved when they change, so that a restart resumes the day's P&L and realised P&L, and a
+daily loss limit with them; an operator's release from reduce-only is saved before it applies,
+so that a restart does not trip the strategy again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -62,7 +64,7 @@ class RiskControl:
         self._tasks: set[asyncio.Task[None]] = set()
         self.portfolio = PortfolioView()
         self._day = _now().date()
-        self._saved_openings: tuple[date, dict[str, Decimal]] | None = None
+        self._saved_openings: tuple[date, dict[str, Decimal], dict[str, Decimal]] | None = None
         kill_switch = None
         if stored_kill_switch is not None:
             kill_switch = KillSwitchState(
@@ -82,18 +84,43 @@ class RiskControl:
     def bind_orders(self, orders: OpenOrderCanceller) -> None:
         self._orders = orders
 
-    async def resume_day(self, today: date, saved: dict[str, Decimal], day_cash: dict[str, Decimal]) -> None:
+    async def resume_day(
+        self,
+        today: date,
+        saved: Mapping[str, Decimal],
+        day_cash: Mapping[str, Decimal],
+        saved_costs: Mapping[str, Decimal] | None = None,
+        released: Iterable[str] = (),
+    ) -> None:
         """At start-up, with the positions loaded and before any fill is applied: the day's P&L
-        goes on from the opening values saved for `today` and the cash of today's fills; on the
-        day's first start (nothing saved for it), the day starts here and its values are saved."""
+        and realised P&L go on from the opening values and costs saved for `today` and the cash
+        of today's fills; on the day's first start (nothing saved for it), the day starts here
+        and its values are saved. The strategies `released` from reduce-only today stay so."""
         self._day = today
         self.manager.refresh_marks()
         if ACCOUNT_ROW in saved:
             openings = {strategy_id: value for strategy_id, value in saved.items() if strategy_id != ACCOUNT_ROW}
-            self.portfolio.resume_day(openings, day_cash)
-            self._saved_openings = (today, self.portfolio.opening_values())
+            costs = None  # a day begun before costs were saved: its realised P&L counts from here
+            if saved_costs is not None and ACCOUNT_ROW in saved_costs:
+                costs = {strategy_id: cost for strategy_id, cost in saved_costs.items() if strategy_id != ACCOUNT_ROW}
+            self.portfolio.resume_day(openings, day_cash, costs)
+            # Without saved costs, the watch saves the ones counted from here.
+            self._saved_openings = self._openings_now() if costs is not None else None
         else:
             await self._save_openings()
+        for strategy_id in released:
+            self.manager.release_reducing(strategy_id)
+
+    async def release_reducing(self, strategy_id: str) -> None:
+        """An operator lets a strategy in reduce-only trade normally again until the day rolls.
+        Saved first: a restart right after must not trip it again."""
+        day, at = self._day, _now()
+
+        async def save_release(tx: Transaction) -> None:
+            await repository.save_reduce_only_release(tx.conn, day, strategy_id, at)
+
+        await self._writer.run(save_release)
+        self.manager.release_reducing(strategy_id)
 
     def start_watch(self, interval_seconds: float = 5.0) -> None:
         """Off the order path: refresh every mark and trip daily-loss limits, roll the trading
@@ -109,7 +136,7 @@ class RiskControl:
                         self.manager.refresh_marks()  # the new day opens at the marks of now
                         self.manager.start_new_day()
                         log.info("risk: new trading day %s", self._day)
-                    if self._saved_openings != (self._day, self.portfolio.opening_values()):
+                    if self._saved_openings != self._openings_now():
                         await self._save_openings()
                     self.manager.evaluate_daily_loss()
                 except Exception:
@@ -163,23 +190,29 @@ class RiskControl:
         self.manager.replace_limits(limits)
         log.warning("SIGHUP: risk limits reloaded from %s", path)
 
+    def _openings_now(self) -> tuple[date, dict[str, Decimal], dict[str, Decimal]]:
+        return self._day, self.portfolio.opening_values(), self.portfolio.opening_costs()
+
     async def _save_openings(self) -> None:
-        day, openings = self._day, self.portfolio.opening_values()
-        rows = {**openings, ACCOUNT_ROW: self.portfolio.account.opening_value}
+        now = self._openings_now()
+        day, openings, costs = now
+        account = self.portfolio.account
+        values = {**openings, ACCOUNT_ROW: account.opening_value}
+        costs_saved = {**costs, ACCOUNT_ROW: account.opening_cost}
 
-        async def op(tx: Transaction) -> None:
-            await repository.save_day_openings(tx.conn, day, rows)
+        async def save_openings(tx: Transaction) -> None:
+            await repository.save_day_openings(tx.conn, day, values, costs_saved)
 
-        await self._writer.run(op)
-        self._saved_openings = (day, openings)
+        await self._writer.run(save_openings)
+        self._saved_openings = now
 
     async def _persist(self, state: KillSwitchState) -> None:
         stored = StoredKillSwitch(state.engaged, state.reason, state.reduce_only, state.changed_at or _now())
 
-        async def op(tx: Transaction) -> None:
+        async def save_kill_switch(tx: Transaction) -> None:
             await repository.save_kill_switch(tx.conn, stored)
 
-        await self._writer.run(op)
+        await self._writer.run(save_kill_switch)
 
     def _persist_in_background(self, state: KillSwitchState) -> None:
         task = asyncio.get_running_loop().create_task(self._persist(state))

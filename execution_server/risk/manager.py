@@ -19,23 +19,14 @@ from decimal import Decimal
 
 from execution_server.domain.money import ZERO
 from execution_server.domain.orders import Order, OrderSpec
-from execution_server.risk.checks import (
-    Check,
-    CheckContext,
-    DailyLossCheck,
-    DuplicateCheck,
-    ExposureCheck,
-    KillSwitchCheck,
-    OpenOrdersCheck,
-    OrderRateCheck,
-    OrderSizeCheck,
-    PositionCheck,
-    PriceCollarCheck,
-    RiskDenial,
-    SymbolCheck,
-)
-from execution_server.risk.kill_switch import KillSwitchState, TradingState
+from execution_server.risk.check_context import Check, CheckContext
+from execution_server.risk.daily_loss import DailyLossCheck
+from execution_server.risk.denials import RiskDenial
+from execution_server.risk.flow_guards import DuplicateCheck, OrderRateCheck
+from execution_server.risk.kill_switch import KillSwitchCheck, KillSwitchState, TradingState
 from execution_server.risk.limits import RiskLimits
+from execution_server.risk.order_limits import OpenOrdersCheck, OrderSizeCheck, PriceCollarCheck, SymbolCheck
+from execution_server.risk.portfolio_checks import ExposureCheck, PositionCheck
 from execution_server.risk.portfolio import PortfolioView
 
 logger = logging.getLogger(__name__)

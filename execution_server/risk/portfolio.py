@@ -31,100 +31,11 @@ broker or expires (a FILLED order is released by its last fill; a second close i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 
 from execution_server.domain.money import ZERO, average
 from execution_server.domain.orders import Order, Side
-
-
-class Book:
-    """One position line (a strategy's or the account's, in one symbol). Live and shared:
-    read it, never change it outside this module."""
-
-    __slots__ = ("quantity", "cost", "realized", "open_buy", "open_sell", "gross")
-
-    def __init__(self) -> None:
-        self.quantity = ZERO  # signed: negative when short
-        self.cost = ZERO  # quantity × average price, signed like the quantity
-        self.realized = ZERO  # realised P&L of the day
-        self.open_buy = ZERO  # open remainder of buy orders
-        self.open_sell = ZERO
-        self.gross = ZERO  # this line's share of the scope's gross exposure
-
-    @property
-    def average_price(self) -> Decimal | None:
-        return average(self.cost, self.quantity) if self.quantity else None
-
-
-class Totals:
-    """The running totals of one strategy or of the account. Live and shared: read only."""
-
-    __slots__ = (
-        "books",
-        "open_orders",
-        "gross",
-        "position_value",
-        "buy_value",
-        "sell_value",
-        "day_cash",
-        "opening_value",
-        "realized",
-    )
-
-    def __init__(self) -> None:
-        self.books: dict[str, Book] = {}
-        self.open_orders = 0
-        self.gross = ZERO
-        self.position_value = ZERO  # Σ q × mark
-        self.buy_value = ZERO  # Σ open buy remainder × mark
-        self.sell_value = ZERO
-        self.day_cash = ZERO  # Σ sell proceeds − buy costs of today's fills
-        self.opening_value = ZERO  # position value when the day started, moved by repairs
-        self.realized = ZERO
-
-    @property
-    def day_pnl(self) -> Decimal:
-        return self.position_value + self.day_cash - self.opening_value
-
-    @property
-    def net_high(self) -> Decimal:
-        """Net exposure if every open buy filled."""
-        return self.position_value + self.buy_value
-
-    @property
-    def net_low(self) -> Decimal:
-        """Net exposure if every open sell filled."""
-        return self.position_value - self.sell_value
-
-    def book(self, symbol: str) -> Book:
-        return self.books.get(symbol, EMPTY_BOOK)
-
-
-EMPTY_BOOK = Book()
-EMPTY_TOTALS = Totals()
-
-
-@dataclass(frozen=True, slots=True)
-class PositionSnapshot:
-    """A copy of one book, for explanations and for tests."""
-
-    symbol: str
-    quantity: Decimal
-    average_price: Decimal | None
-    realized_pnl: Decimal
-    open_buy_quantity: Decimal
-    open_sell_quantity: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class ExposureSnapshot:
-    gross: Decimal
-    net_long: Decimal  # net exposure if every open buy filled
-    net_short: Decimal  # net exposure if every open sell filled
-    day_pnl: Decimal
-    realized_pnl: Decimal
-    open_orders: int
+from execution_server.risk.books import EMPTY_TOTALS, Book, ExposureSnapshot, PositionSnapshot, Totals
 
 
 class _OpenOrder:
@@ -173,8 +84,9 @@ class PortfolioView:
         )
 
     def exposure(self, strategy_id: str | None = None) -> ExposureSnapshot:
-        t = self.totals(strategy_id)
-        return ExposureSnapshot(t.gross, t.net_high, t.net_low, t.day_pnl, t.realized, t.open_orders)
+        totals = self.totals(strategy_id)
+        return ExposureSnapshot(totals.gross, totals.net_high, totals.net_low, totals.day_pnl, totals.realized,
+                                totals.open_orders)
 
     def is_open(self, order_id: str) -> bool:
         return order_id in self._open
@@ -228,10 +140,12 @@ class PortfolioView:
         mark = self._marks.get(symbol, ZERO)
         delta = new_quantity - book.quantity
         new_cost = new_quantity * avg_price if avg_price is not None else ZERO
-        account_book.cost += new_cost - book.cost
+        cost_change = new_cost - book.cost
+        account_book.cost += cost_change
         book.cost = new_cost
         for scope, line in ((totals, book), (self.account, account_book)):
             scope.opening_value += delta * mark
+            scope.opening_cost += cost_change
             self._shift(scope, line, mark, delta, ZERO, ZERO)
 
     def restore_point(self, strategy_id: str, symbol: str) -> Callable[[], None]:
@@ -293,23 +207,50 @@ class PortfolioView:
         The account's is their sum."""
         return {strategy_id: totals.opening_value for strategy_id, totals in self._strategies.items() if totals.opening_value}
 
-    def resume_day(self, openings: Mapping[str, Decimal], day_cash: Mapping[str, Decimal]) -> None:
+    def opening_costs(self) -> dict[str, Decimal]:
+        """Per strategy, the cost basis the day's realised P&L is measured from: Σ quantity ×
+        average price of its positions when the day started, moved by repairs since; none for a
+        strategy that started flat. The account's is their sum."""
+        return {strategy_id: totals.opening_cost for strategy_id, totals in self._strategies.items() if totals.opening_cost}
+
+    def resume_day(
+        self,
+        openings: Mapping[str, Decimal],
+        day_cash: Mapping[str, Decimal],
+        opening_costs: Mapping[str, Decimal] | None = None,
+    ) -> None:
         """Carry the day over a restart. With the positions loaded and marked, the day's P&L is
         their value now, plus the day's cash (sells minus buys of the day's fills), minus the
         opening value persisted for the day; a strategy without one started the day flat.
-        Without this the day's P&L, and a daily loss limit with it, would restart at zero."""
-        for strategy_id in {*openings, *day_cash}:
+        Without this the day's P&L, and a daily loss limit with it, would restart at zero.
+
+        The day's realised P&L is the day's cash plus the cost basis now minus the opening cost
+        (each fill's realised P&L is its cash plus the change it makes to the cost basis; repairs
+        move the opening cost with the basis). Today's fills alone cannot give it: a fill that
+        closes a position carried from yesterday realises against yesterday's average. Without
+        `opening_costs` (a day begun before they were saved) it is counted from zero, here."""
+        for strategy_id in {*openings, *day_cash, *(opening_costs or ())}:
             self._strategies.setdefault(strategy_id, Totals())
         for strategy_id, totals in self._strategies.items():
             totals.opening_value = openings.get(strategy_id, ZERO)
             totals.day_cash = day_cash.get(strategy_id, ZERO)
-        self.account.opening_value = sum(openings.values(), ZERO)
-        self.account.day_cash = sum(day_cash.values(), ZERO)
+            if opening_costs is None:
+                totals.opening_cost = totals.day_cash + _cost(totals)
+            else:
+                totals.opening_cost = opening_costs.get(strategy_id, ZERO)
+            totals.realized = totals.day_cash + _cost(totals) - totals.opening_cost
+        account = self.account
+        account.opening_value = sum(openings.values(), ZERO)
+        account.day_cash = sum(day_cash.values(), ZERO)
+        account.opening_cost = sum((totals.opening_cost for totals in self._strategies.values()), ZERO)
+        # The account's realised P&L is its strategies', as every fill counts it (`_trade`).
+        account.realized = sum((totals.realized for totals in self._strategies.values()), ZERO)
 
     def start_new_day(self) -> None:
         """Roll the day: today's P&L starts from the current marked value. A scan, once a day."""
         for scope in (self.account, *self._strategies.values()):
             scope.opening_value = scope.position_value
+            scope.opening_cost = _cost(scope)
             scope.day_cash = ZERO
             scope.realized = ZERO
             for book in scope.books.values():
@@ -377,6 +318,10 @@ def _fields(target: object, names: tuple[str, ...]) -> dict[str, object]:
 def _set_fields(target: object, state: dict[str, object]) -> None:
     for name, value in state.items():
         setattr(target, name, value)
+
+
+def _cost(scope: Totals) -> Decimal:
+    return sum((book.cost for book in scope.books.values()), ZERO)
 
 
 def _gross(book: Book, mark: Decimal) -> Decimal:

@@ -340,12 +340,41 @@ async def load_day_openings(conn: AsyncConnection, day: date) -> dict[str, Decim
     return {row.strategy_id: row.opening_value for row in await conn.execute(query)}
 
 
-async def save_day_openings(conn: AsyncConnection, day: date, openings: Mapping[str, Decimal]) -> None:
-    """The day's opening values, replacing whatever was saved for the day."""
+async def load_day_opening_costs(conn: AsyncConnection, day: date) -> dict[str, Decimal]:
+    """The opening costs saved for the day; none for rows saved before they were kept."""
+    columns = t.day_openings.c
+    query = select(columns.strategy_id, columns.opening_cost).where(columns.day == day, columns.opening_cost.is_not(None))
+    return {row.strategy_id: row.opening_cost for row in await conn.execute(query)}
+
+
+async def save_day_openings(
+    conn: AsyncConnection, day: date, openings: Mapping[str, Decimal], costs: Mapping[str, Decimal] | None = None
+) -> None:
+    """The day's opening values and costs, replacing whatever was saved for the day. A strategy
+    missing from one mapping has zero there."""
     await conn.execute(delete(t.day_openings).where(t.day_openings.c.day == day))
-    if openings:
-        rows = [{"day": day, "strategy_id": strategy_id, "opening_value": value} for strategy_id, value in openings.items()]
+    costs = costs or {}
+    zero = Decimal(0)
+    rows = [
+        {"day": day, "strategy_id": strategy_id, "opening_value": openings.get(strategy_id, zero),
+         "opening_cost": costs.get(strategy_id, zero)}
+        for strategy_id in {*openings, *costs}
+    ]
+    if rows:
         await conn.execute(insert(t.day_openings), rows)
+
+
+async def load_reduce_only_releases(conn: AsyncConnection, day: date) -> set[str]:
+    query = select(t.reduce_only_releases.c.strategy_id).where(t.reduce_only_releases.c.day == day)
+    return set((await conn.execute(query)).scalars())
+
+
+async def save_reduce_only_release(conn: AsyncConnection, day: date, strategy_id: str, at: datetime) -> None:
+    """Idempotent: releasing a strategy already released that day changes nothing."""
+    columns = t.reduce_only_releases.c
+    found = await conn.execute(select(columns.strategy_id).where(columns.day == day, columns.strategy_id == strategy_id))
+    if found.first() is None:
+        await conn.execute(insert(t.reduce_only_releases).values(day=day, strategy_id=strategy_id, released_at=at))
 
 
 async def day_cash(conn: AsyncConnection, since: datetime) -> dict[str, Decimal]:

@@ -127,6 +127,20 @@ day_openings = Table(
     Column("day", Date, primary_key=True),
     Column("strategy_id", String(128), primary_key=True),
     Column("opening_value", Money, nullable=False),
+    # Σ quantity × average price of its positions when the day started, moved by repairs: with
+    # the cash of the day's fills and the cost basis now, the day's realised P&L. Null in rows
+    # saved before revision 0004 (their day's realised P&L is not resumed).
+    Column("opening_cost", Money, nullable=True),
+)
+
+# Strategies an operator let out of reduce-only for the rest of a UTC day, after their daily
+# loss limit tripped: a restart must not trip them again.
+reduce_only_releases = Table(
+    "reduce_only_releases",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("strategy_id", String(128), primary_key=True),
+    Column("released_at", UtcDateTime, nullable=False),
 )
 
 reconcile_runs = Table(

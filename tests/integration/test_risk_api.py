@@ -407,3 +407,41 @@ async def test_a_restart_keeps_the_days_loss_and_the_reduce_only_it_brought(data
         async with client.app.engine.connect() as conn:
             saved = await repository.load_day_openings(conn, client.app.risk._day)
     assert saved == {"": 0}
+
+
+async def test_a_restart_keeps_the_days_realised_pnl(database_url: str, tmp_path: Path) -> None:
+    """Bought 10 at 190, sold 4 at 200 (40 realised), restart, sold the other 6 at 180 (60
+    lost), restart: the day's realised P&L is 40, then -20, for the strategy and the account."""
+    settings = with_risk(database_url, tmp_path, {})
+    async with running(settings) as client:
+        await set_price(client, "AAPL", "190")
+        await filled(client, await client.place(quantity="10"))
+        await set_price(client, "AAPL", "200")
+        await filled(client, await client.place(side=pb.SIDE_SELL, quantity="4"))
+        assert client.app.risk.portfolio.exposure("momentum_v1").realized_pnl == 40
+    async with running(settings) as client:
+        portfolio = client.app.risk.portfolio
+        assert (portfolio.exposure("momentum_v1").realized_pnl, portfolio.exposure().realized_pnl) == (40, 40)
+        await set_price(client, "AAPL", "180")
+        await filled(client, await client.place(side=pb.SIDE_SELL, quantity="6"))
+        assert portfolio.exposure("momentum_v1").realized_pnl == -20
+    async with running(settings) as client:
+        portfolio = client.app.risk.portfolio
+        assert (portfolio.exposure("momentum_v1").realized_pnl, portfolio.exposure().realized_pnl) == (-20, -20)
+
+
+async def test_a_restart_keeps_an_operators_release_from_reduce_only(database_url: str, tmp_path: Path) -> None:
+    """Past its daily loss limit the strategy is reduce-only; an operator releases it for the
+    rest of the day. After a restart it still trades: the loss does not trip it again."""
+    settings = with_risk(database_url, tmp_path, LOSS_LIMIT)
+    async with running(settings) as client:
+        await set_price(client, "AAPL", "190")
+        await filled(client, await client.place(quantity="10"))
+        await set_price(client, "AAPL", "100")
+        assert_rejected(await client.place(quantity="1", **RESTING_BUY), "DAILY_LOSS")
+        await client.app.risk.release_reducing("momentum_v1")
+        assert_accepted(await client.place(quantity="1", **RESTING_BUY))
+    async with running(settings) as client:
+        assert_accepted(await client.place(quantity="1", **RESTING_BUY))
+        status = await client.risk.GetRiskStatus(risk_pb2.GetRiskStatusRequest())
+        assert dict(status.reducing_strategies) == {}
