@@ -136,7 +136,7 @@ class Application:
             risk=self.risk.manager,
             portfolio=self.risk.portfolio,
             lifecycle=self.lifecycle,
-            settle=self.recovery.settle,
+            look_up_later=self.recovery.look_up_later,
             cancel_wait_seconds=settings.cancel_wait_seconds,
             submit_timeout_seconds=settings.submit_timeout_seconds,
         )

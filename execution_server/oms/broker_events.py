@@ -117,14 +117,14 @@ class BrokerEventApplier:
         strategy `external`. Idempotent: a second call changes nothing."""
         return await self._writer.run(lambda tx: self._adopt(tx, broker_order, source, adopt_unknown))
 
-    async def _adopt(self, tx: Transaction, bo: BrokerOrder, source: str, adopt_unknown: bool) -> Order | None:
-        order = await self._open.find(tx, bo.client_order_id, bo.broker_order_id)
+    async def _adopt(self, tx: Transaction, broker_order: BrokerOrder, source: str, adopt_unknown: bool) -> Order | None:
+        order = await self._open.find(tx, broker_order.client_order_id, broker_order.broker_order_id)
         if order is None:
             if not adopt_unknown:
                 return None
-            order = await self._record_external(tx, bo, source)
+            order = await self._record_external(tx, broker_order, source)
         known = {fill.execution_id for fill in await tx.fills_of(order.order_id)}
-        for fill in bo.fills:
+        for fill in broker_order.fills:
             if fill.execution_id in known or order.filled_quantity + fill.quantity > order.quantity:
                 continue
             order = await self._fills.record(
@@ -134,82 +134,82 @@ class BrokerEventApplier:
                 quantity=fill.quantity,
                 price=fill.price,
                 time=fill.time,
-                broker_order_id=bo.broker_order_id,
+                broker_order_id=broker_order.broker_order_id,
                 detail=source,
             )
             known.add(fill.execution_id)
-        order = await self._fill_unexplained_quantity(tx, order, bo, source)
-        return await self._settle_status(tx, order, bo, source)
+        order = await self._fill_unexplained_quantity(tx, order, broker_order, source)
+        return await self._adopt_status(tx, order, broker_order, source)
 
-    async def _record_external(self, tx: Transaction, bo: BrokerOrder, source: str) -> Order:
+    async def _record_external(self, tx: Transaction, broker_order: BrokerOrder, source: str) -> Order:
         spec = OrderSpec(
-            client_order_id=bo.client_order_id or f"external-{bo.broker_order_id}",
+            client_order_id=broker_order.client_order_id or f"external-{broker_order.broker_order_id}",
             strategy_id=EXTERNAL_STRATEGY,
-            symbol=bo.symbol,
-            side=bo.side,
-            quantity=bo.quantity,
-            order_type=bo.order_type,
-            time_in_force=bo.time_in_force,
-            limit_price=bo.limit_price,
-            stop_price=bo.stop_price,
+            symbol=broker_order.symbol,
+            side=broker_order.side,
+            quantity=broker_order.quantity,
+            order_type=broker_order.order_type,
+            time_in_force=broker_order.time_in_force,
+            limit_price=broker_order.limit_price,
+            stop_price=broker_order.stop_price,
         )
         # Recorded as every order is, PENDING, then accepted as the broker says: the lifecycle is
         # the same (adopted without the broker id if another local order holds it, logged there).
         order = Order(order_id=str(uuid.uuid4()), spec=spec, status=OrderStatus.PENDING, created_at=tx.now, updated_at=tx.now)
         self._lifecycle.place(tx, order, event_type="adopted", detail=f"{source}: open at the broker, unknown here")
         self._portfolio.order_opened(order)
-        return await self._lifecycle.accept(tx, order, bo.broker_order_id, bo.broker_status)
+        return await self._lifecycle.accept(tx, order, broker_order.broker_order_id, broker_order.broker_status)
 
-    async def _fill_unexplained_quantity(self, tx: Transaction, order: Order, bo: BrokerOrder, source: str) -> Order:
+    async def _fill_unexplained_quantity(self, tx: Transaction, order: Order, broker_order: BrokerOrder, source: str) -> Order:
         """The broker reports more filled than the executions it listed (an adapter that knows only
         cumulative figures): record the difference as one fill with a deterministic id, so that a
         repeated repair finds it already applied."""
-        missing = bo.filled_quantity - order.filled_quantity
-        if missing <= 0 or bo.average_fill_price is None:
+        missing = broker_order.filled_quantity - order.filled_quantity
+        if missing <= 0 or broker_order.average_fill_price is None:
             return order
-        broker_notional = bo.average_fill_price * bo.filled_quantity
+        broker_notional = broker_order.average_fill_price * broker_order.filled_quantity
         local_notional = (order.average_fill_price or ZERO) * order.filled_quantity
         price = average(broker_notional - local_notional, missing)  # the price that explains the rest
         if price <= 0:
-            price = bo.average_fill_price
+            price = broker_order.average_fill_price
         return await self._fills.record(
             tx,
             order,
-            execution_id=f"{bo.broker_order_id}:cumulative:{bo.filled_quantity}",
+            execution_id=f"{broker_order.broker_order_id}:cumulative:{broker_order.filled_quantity}",
             quantity=missing,
             price=price,
             time=tx.now,
-            broker_order_id=bo.broker_order_id,
+            broker_order_id=broker_order.broker_order_id,
             detail=f"{source}: filled quantity recovered from the broker's cumulative figure",
         )
 
-    async def _settle_status(self, tx: Transaction, order: Order, bo: BrokerOrder, source: str) -> Order:
+    async def _adopt_status(self, tx: Transaction, order: Order, broker_order: BrokerOrder, source: str) -> Order:
         if order.status.is_terminal:
             return order
-        if bo.status is OrderStatus.CANCELLED:
-            return await self._close(tx, order, OrderStatus.CANCELLED, bo.reason or f"{source}: cancelled at the broker", bo.broker_status)
-        if bo.status is OrderStatus.REJECTED and order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
-            return await self._close(tx, order, OrderStatus.REJECTED, bo.reason or source, bo.broker_status)
-        return await self._lifecycle.accept(tx, order, bo.broker_order_id, bo.broker_status)
+        if broker_order.status is OrderStatus.CANCELLED:
+            return await self._close(tx, order, OrderStatus.CANCELLED, broker_order.reason or f"{source}: cancelled at the broker", broker_order.broker_status)
+        if broker_order.status is OrderStatus.REJECTED and order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
+            return await self._close(tx, order, OrderStatus.REJECTED, broker_order.reason or source, broker_order.broker_status)
+        return await self._lifecycle.accept(tx, order, broker_order.broker_order_id, broker_order.broker_status)
 
     async def reject_never_received(self, order: Order, reason: str) -> Order:
         """The broker has no order with this client order id: it never arrived, so it is safe to reject."""
 
-        async def op(tx: Transaction) -> Order:
+        async def reject_if_still_pending(tx: Transaction) -> Order:
             current = self._open.get(order.order_id)
             if current is None or current.status is not OrderStatus.PENDING:
                 return current or order  # the broker's answer arrived meanwhile: it decides
             return self._lifecycle.reject(tx, current, reason)
 
-        return await self._writer.run(op)
+        return await self._writer.run(reject_if_still_pending)
 
     async def cancel_missing(self, order: Order, reason: str) -> Order:
         """An order sent and acknowledged that the broker no longer knows: adopt its truth (gone)."""
 
-        async def op(tx: Transaction) -> Order:
+        async def cancel_if_still_open(tx: Transaction) -> Order:
             current = self._open.get(order.order_id)
             if current is None:
                 return order
             return await self._close(tx, current, OrderStatus.CANCELLED, reason, current.broker_status)
 
-        return await self._writer.run(op)
+        return await self._writer.run(cancel_if_still_open)

@@ -57,13 +57,13 @@ class Recovery:
                 log.warning("order %s is %s here but unknown at the broker", order.order_id, order.status.value)
         return len(local)
 
-    def settle(self, order: Order) -> None:
+    def look_up_later(self, order: Order) -> None:
         """Look an order of unknown outcome up at the broker in the background."""
-        task = asyncio.create_task(self._settle(order), name=f"settle-{order.order_id}")
+        task = asyncio.create_task(self._look_up_until_known(order), name=f"look-up-{order.order_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _settle(self, order: Order) -> None:
+    async def _look_up_until_known(self, order: Order) -> None:
         backoff = Backoff(first=self._delay, cap=5.0)
         found = False
         for _ in range(self._attempts):

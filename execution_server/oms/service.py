@@ -62,7 +62,7 @@ class OrderService:
         risk: RiskGate,
         portfolio: PortfolioListener,
         lifecycle: OrderLifecycle,
-        settle: Callable[[Order], None],
+        look_up_later: Callable[[Order], None],
         cancel_wait_seconds: float = 1.0,
         submit_timeout_seconds: float = 10.0,
     ) -> None:
@@ -75,7 +75,7 @@ class OrderService:
         self._risk = risk
         self._portfolio = portfolio
         self._lifecycle = lifecycle
-        self._settle = settle
+        self._look_up_later = look_up_later
         self._cancel_wait = cancel_wait_seconds
         self._submit_timeout = submit_timeout_seconds
 
@@ -128,13 +128,13 @@ class OrderService:
             reason = f"BROKER_UNAVAILABLE: {error}"
         except (SubmissionOutcomeUnknown, TimeoutError) as error:  # dropped connection, 5xx, no answer in time
             log.warning("order %s: submission outcome unknown (%r); settling by client order id", order.order_id, error)
-            self._settle(order)
+            self._look_up_later(order)
             return self._open.get(order.order_id) or order
         except Exception:
             # A bug in the adapter, not an answer from the broker: loud, with its traceback. The
             # order may still have been sent, so it is settled by lookup all the same.
             log.exception("order %s: the broker adapter failed unexpectedly; settling by client order id", order.order_id)
-            self._settle(order)
+            self._look_up_later(order)
             return self._open.get(order.order_id) or order
         else:
             return await self._record_answer(order, lambda tx: self.acknowledge(tx, order.order_id, ack))
@@ -150,7 +150,7 @@ class OrderService:
         except Exception as error:  # noqa: BLE001 - whatever failed, the order exists
             log.error("order %s: the broker's answer could not be recorded (%s); settling by client order id",
                       order.order_id, error)
-            self._settle(order)
+            self._look_up_later(order)
             # Not the open-orders view: it may hold a later batch's change not yet committed
             # (and perhaps never to be).
             try:
@@ -201,7 +201,7 @@ class OrderService:
         except CancelRefused as refusal:
             # Typically filled meanwhile: the fill is on its way through the stream.
             log.info("order %s: broker refused the cancel: %s", order.order_id, refusal.reason)
-        return await self._settled_within(order, changed)
+        return await self._confirmed_within(order, changed)
 
     async def _request_cancel(self, tx: Transaction, order_id: str, client_order_id: str) -> tuple[Order, bool]:
         order = self._open.get(order_id) if order_id else None
@@ -215,7 +215,7 @@ class OrderService:
             return order, True  # asked before: ask the broker again, record nothing new
         return self._lifecycle.request_cancel(tx, order), True
 
-    async def _settled_within(self, order: Order, changed: asyncio.Future[Order]) -> Order:
+    async def _confirmed_within(self, order: Order, changed: asyncio.Future[Order]) -> Order:
         """Wait briefly for the broker's confirmation so that the usual answer is the final one."""
         deadline = asyncio.get_running_loop().time() + self._cancel_wait
         current = self._open.get(order.order_id)

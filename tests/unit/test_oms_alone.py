@@ -89,7 +89,7 @@ async def oms(database_url: str) -> AsyncIterator[Oms]:
     )
     service = OrderService(
         writer=writer, reader=engine.connect, open_orders=open_orders, broker=broker, risk=risk,
-        portfolio=portfolio, lifecycle=lifecycle, settle=lambda order: None,
+        portfolio=portfolio, lifecycle=lifecycle, look_up_later=lambda order: None,
     )
     try:
         yield Oms(service, applier, open_orders, portfolio, risk, broker, book)
