@@ -29,6 +29,7 @@ had it committed after all, reusing them would make every later batch collide wi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -38,6 +39,7 @@ from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityE
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from execution_server.backoff import Backoff
 from execution_server.domain.events import OrderUpdate
 from execution_server.store import repository
 from execution_server.store.transaction import Transaction
@@ -48,7 +50,8 @@ MAX_BATCH = 512
 # Waits before each attempt to ask whether a batch whose COMMIT failed is in the log: a few
 # seconds in all, enough for a database restart or a proxy to come back. Each attempt has its
 # own bound, since a connection to a database that is down can take a minute to fail.
-OUTCOME_ASK_DELAYS = (0.0, 0.1, 0.4, 1.0, 2.0)
+OUTCOME_ASKS = 5
+OUTCOME_ASK_BACKOFF = Backoff(first=0.1, factor=3.0, cap=2.0)  # then 0.3, 0.9, 2.0 s
 OUTCOME_ASK_TIMEOUT = 2.0
 
 
@@ -286,8 +289,10 @@ class GroupCommitWriter:
         logged no update took no sequence number and cannot be told: it counts as not committed."""
         if tx is None or not tx.updates:
             return False
-        for delay in OUTCOME_ASK_DELAYS:
-            await asyncio.sleep(delay)
+        backoff = dataclasses.replace(OUTCOME_ASK_BACKOFF)
+        for attempt in range(OUTCOME_ASKS):
+            if attempt:  # the first time at once
+                await asyncio.sleep(backoff.next_delay())
             try:
                 async with asyncio.timeout(OUTCOME_ASK_TIMEOUT), self._engine.connect() as conn:
                     return await repository.has_event(conn, tx.updates[-1].sequence)

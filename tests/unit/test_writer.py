@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from execution_server.backoff import Backoff
 from execution_server.store import tables as t
 from execution_server.store.database import create_engine
 from execution_server.store.migrate import upgrade_to_head
@@ -280,7 +281,8 @@ async def test_a_commit_in_doubt_never_has_its_numbers_reused(
             await asyncio.Event().wait()
         raise OSError("the database is unreachable")
 
-    monkeypatch.setattr(writer_module, "OUTCOME_ASK_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(writer_module, "OUTCOME_ASKS", 2)
+    monkeypatch.setattr(writer_module, "OUTCOME_ASK_BACKOFF", Backoff(first=0.0))
     monkeypatch.setattr(writer_module, "OUTCOME_ASK_TIMEOUT", 0.05)
     published: list = []
     engine, writer = await _writer(database_url, published)
