@@ -53,6 +53,8 @@ class CutUnavailable(Exception):
 
 @dataclass(slots=True)
 class _Window:
+    opening: object
+    closing: object | None = None
     opened: bool = False
     applied: list[asyncio.Future[Order | None]] = field(default_factory=list)
     client_order_ids: set[str] = field(default_factory=set)
@@ -134,8 +136,8 @@ class BrokerEventConsumer:
         await self._in_flight.acquire()
         index, self._count = self._count, self._count + 1
         applied: asyncio.Future[Order | None] = self._applier.queue(event)  # type: ignore[arg-type]
-        for window in self._windows.values():
-            if window.opened and window.reached is None:
+        for window in {id(window): window for window in self._windows.values()}.values():  # each once
+            if window.opened and not (window.reached is not None and window.reached.done()):
                 window.applied.append(applied)
                 window.client_order_ids.add(event.client_order_id)  # type: ignore[union-attr]
         self._pending.add(applied)  # type: ignore[arg-type]
@@ -201,7 +203,7 @@ class BrokerEventConsumer:
         marker, so no cut). Call it before awaiting anything after requesting the marker."""
         if token is None:
             return None
-        self._windows[token] = _Window()
+        self._windows[token] = _Window(opening=token)
         return token
 
     @contextlib.asynccontextmanager
@@ -213,6 +215,7 @@ class BrokerEventConsumer:
         if window is None or closing is None:
             self._windows.pop(opening, None)
             raise CutUnavailable("the broker gave no marker")
+        window.closing = closing
         window.reached = asyncio.get_running_loop().create_future()
         window.reached.add_done_callback(lambda reached: reached.cancelled() or reached.exception())  # retrieved
         self._windows[closing] = window
@@ -236,7 +239,7 @@ class BrokerEventConsumer:
         window = self._windows.get(token)
         if window is None:
             return  # abandoned, or not ours
-        if window.reached is None:  # the opening marker
+        if token is window.opening:
             window.opened = True
             return
         await self.drained()
