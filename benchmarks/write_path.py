@@ -12,13 +12,13 @@ import itertools
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from execution_server import app as app_module  # noqa: E402
+from execution_server.config import replace
 from execution_server.app import Application  # noqa: E402
 from execution_server.domain.orders import OrderSpec, OrderType, Side  # noqa: E402
 from execution_server.store import writer as writer_module  # noqa: E402

@@ -10,9 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-
-from execution_server.config import ConfigError, Settings, load_settings
+from execution_server.config import ConfigError, Settings, load_settings, replace
 
 log = logging.getLogger("execution_server")
 
@@ -36,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _configure_logging(settings.log_level)
     if arguments.command == "check-config":
-        print(json.dumps(settings.masked(), indent=2, default=str))
+        print(json.dumps(settings.masked(), indent=2))  # JSON: sections as objects, Decimals as strings
         return 0
     if arguments.command == "migrate":
         asyncio.run(_migrate(settings))

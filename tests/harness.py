@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc, risk_pb2_grpc, simulator_pb2_grpc
 from execution_server.app import Application
 from execution_server.brokers.base import BrokerClient
-from execution_server.config import ReconcileConfig, Settings, SimulatorConfig, StreamConfig
+from execution_server.config import ReconcileConfig, Settings, SimulatorConfig, StreamConfig, replace
 
 
 def settings_for(database_url: str, state_dir: Path, **overrides: Any) -> Settings:

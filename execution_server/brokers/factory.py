@@ -8,14 +8,14 @@ from execution_server.config import ConfigError, Settings
 
 def build_broker(settings: Settings) -> BrokerClient:
     if settings.broker == "simulated":
-        from execution_server.brokers.simulated import DEFAULT_REFERENCE_PRICES, SimulatedBroker, SimulatorSettings
+        from execution_server.brokers.simulated import SimulatedBroker, SimulatorSettings
 
         sim = settings.simulator
         # Ids carry the broker's lifetime (facts.order_id_for): with or without a state file
         # they never repeat, so the service's database never sees one twice.
         return SimulatedBroker(
             SimulatorSettings(
-                reference_prices={**DEFAULT_REFERENCE_PRICES, **sim.reference_prices},
+                reference_prices=sim.effective_reference_prices,  # what check-config shows
                 default_price=sim.default_price,
                 state_path=sim.state_path,
                 ack_latency_seconds=sim.ack_latency_seconds,

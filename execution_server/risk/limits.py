@@ -29,19 +29,22 @@ cannot lift a global limit, only set its own value.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from execution_server.config_fields import ConfigError, positive_money
+from execution_server.config_sources import read_toml
 from execution_server.domain.money import format_decimal
 
 
-class RiskLimitsError(ValueError):
-    """The risk configuration does not parse or does not validate; the message names the key."""
+class RiskLimitsError(ConfigError):
+    """The risk configuration does not parse or does not validate; `setting` is the key
+    (`risk.strategies.momentum_v1.max_order_notional`). A ConfigError, so that start-up and
+    check-config report it like any other setting."""
 
 
 # --- one small configuration per check ---
@@ -140,23 +143,16 @@ class _Key:
 
 
 def _positive_decimal(path: str, raw: Any) -> Decimal:
-    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-        if isinstance(raw, float):
-            raise RiskLimitsError(f'{path}: {raw!r} is a TOML float; write the exact value as a string ("{raw}")')
-        raise RiskLimitsError(f"{path}: expected a decimal string or an integer, got {type(raw).__name__}")
     try:
-        value = Decimal(raw.strip()) if isinstance(raw, str) else Decimal(raw)
-    except InvalidOperation:
-        raise RiskLimitsError(f"{path}: not a decimal number: {raw!r}") from None
-    if not value.is_finite() or value <= 0:
-        raise RiskLimitsError(f"{path}: must be a positive number, got {raw!r}")
-    return value
+        return positive_money(raw)  # the one money rule: strings or integers, never floats
+    except ValueError as error:
+        raise RiskLimitsError(path, str(error)) from None
 
 
 def _positive_int(path: str, raw: Any) -> int:
     value = _positive_decimal(path, raw)
     if value != value.to_integral_value():
-        raise RiskLimitsError(f"{path}: must be a whole number, got {raw!r}")
+        raise RiskLimitsError(path, f"must be a whole number, got {raw!r}")
     return int(value)
 
 
@@ -164,14 +160,14 @@ def _positive_seconds(path: str, raw: Any) -> float:
     """Rates and durations are clock arithmetic, not money: a float is fine here."""
     if isinstance(raw, float) and not isinstance(raw, bool):
         if not raw > 0 or raw == float("inf"):
-            raise RiskLimitsError(f"{path}: must be a positive number, got {raw!r}")
+            raise RiskLimitsError(path, f"must be a positive number, got {raw!r}")
         return raw
     return float(_positive_decimal(path, raw))
 
 
 def _symbols(path: str, raw: Any) -> frozenset[str]:
     if not isinstance(raw, list) or not all(isinstance(s, str) and s.strip() for s in raw):
-        raise RiskLimitsError(f"{path}: expected a list of symbols, e.g. [\"AAPL\", \"MSFT\"]")
+        raise RiskLimitsError(path, 'expected a list of symbols, e.g. ["AAPL", "MSFT"]')
     return frozenset(s.strip().upper() for s in raw)
 
 
@@ -222,12 +218,12 @@ def _show(value: Any) -> str:
 def _parse_table(path: str, table: Any, keys: Mapping[str, _Key]) -> dict[str, Any]:
     """Parse one TOML table into key -> validated value, refusing unknown keys."""
     if not isinstance(table, Mapping):
-        raise RiskLimitsError(f"{path}: expected a table")
+        raise RiskLimitsError(path, "expected a table")
     parsed: dict[str, Any] = {}
     for key, raw in table.items():
         spec = keys.get(key)
         if spec is None:
-            raise RiskLimitsError(f"{path}.{key}: unknown risk limit (known: {', '.join(sorted(keys))})")
+            raise RiskLimitsError(f"{path}.{key}", f"unknown risk limit (known: {', '.join(sorted(keys))})")
         parsed[key] = spec.parse(f"{path}.{key}", raw)
     return parsed
 
@@ -241,7 +237,7 @@ def _build(cls: type, parsed: Mapping[str, Any], keys: Mapping[str, _Key], path:
     built = cls(**{name: _SECTION_TYPES[name](**values) for name, values in sections.items()})
     order = getattr(built, "order", None)
     if order is not None and order.order_burst is not None and order.max_orders_per_second is None:
-        raise RiskLimitsError(f"{path}.order_burst: needs max_orders_per_second")
+        raise RiskLimitsError(f"{path}.order_burst", "needs max_orders_per_second")
     return built
 
 
@@ -263,7 +259,7 @@ def parse_risk_limits(risk_table: Mapping[str, Any] | None) -> RiskLimits:
     global_parsed = _parse_table("risk", table, _STRATEGY_KEYS)
     defaults = _build(StrategyLimits, global_parsed, _STRATEGY_KEYS, "risk")
     if not isinstance(strategies_table, Mapping):
-        raise RiskLimitsError("risk.strategies: expected a table of strategy tables")
+        raise RiskLimitsError("risk.strategies", "expected a table of strategy tables")
     strategies: dict[str, StrategyLimits] = {}
     for strategy_id, own in strategies_table.items():
         path = f"risk.strategies.{strategy_id}"
@@ -277,18 +273,15 @@ def parse_risk_limits(risk_table: Mapping[str, Any] | None) -> RiskLimits:
 def load_risk_limits_file(path: str | Path) -> RiskLimits:
     """Read the service's TOML config file and parse its `[risk]` table. Any failure (missing
     file, bad TOML, bad limit) is a RiskLimitsError, so that a reload on SIGHUP can log it and
-    keep the limits already in force."""
+    keep the limits already in force. The file is read the way start-up reads it."""
     try:
-        with open(path, "rb") as file:
-            document = tomllib.load(file)
-    except OSError as error:
-        raise RiskLimitsError(f"{path}: cannot read: {error.strerror or error}") from error
-    except tomllib.TOMLDecodeError as error:
-        raise RiskLimitsError(f"{path}: not valid TOML: {error}") from error
+        document = read_toml(path)
+    except ConfigError as error:
+        raise RiskLimitsError(error.setting, error.problem) from error
     try:
         return parse_risk_limits(document.get("risk"))
     except RiskLimitsError as error:
-        raise RiskLimitsError(f"{path}: {error}") from error
+        raise RiskLimitsError(error.setting, f"{error.problem} (in {path})") from error
 
 
 __all__ = [

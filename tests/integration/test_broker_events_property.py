@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 from execution_server.app import Application
 from execution_server.brokers.base import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
-from execution_server.config import ReconcileConfig
+from execution_server.config import ReconcileConfig, replace
 from execution_server.domain.orders import OrderSpec, OrderStatus, OrderType, Side, TERMINAL
 from execution_server.store import repository
 from tests.fakes import QuietBroker

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import UTC
 from decimal import Decimal
 
@@ -12,6 +11,7 @@ import pytest
 
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import simulator_pb2 as sim
+from execution_server.config import replace
 from execution_server.app import Application
 from execution_server.brokers.base import BrokerAck
 from execution_server.brokers.simulated import SimulatedBroker

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from grpc_status import rpc_status
 
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import simulator_pb2 as sim
+from execution_server.config import replace
 from tests.harness import Client, running, settings_for
 from tests.waiting import eventually
 

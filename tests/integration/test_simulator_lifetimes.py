@@ -3,13 +3,13 @@ an old database keeps trading, with broker ids and execution ids it never handed
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from execution.v1 import execution_pb2 as pb
+from execution_server.config import replace
 from execution_server.store import tables
 from execution_server.store.database import create_engine
 from tests.harness import Client, running, settings_for

@@ -23,7 +23,7 @@ from grpc_status import rpc_status
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution.v1 import simulator_pb2 as sim
-from execution_server.config import Settings, StreamConfig
+from execution_server.config import replace, Settings, StreamConfig
 from execution_server.store import repository
 from tests.harness import Client, running, settings_for
 from tests.idle_proxy import IdleDroppingProxy
@@ -472,7 +472,7 @@ async def test_readers_that_are_behind_take_turns_and_each_still_gets_every_upda
     from the log, one more going away mid-stream, while orders keep arriving. Each gets every
     update once, in order, and a reader that comes afterwards finds the slot free again."""
     settings = small_window(database_url, tmp_path)
-    settings = dataclasses.replace(settings, stream=dataclasses.replace(settings.stream, catch_up_send_slots=1))
+    settings = replace(settings, stream=dataclasses.replace(settings.stream, catch_up_send_slots=1))
     total = 40 * UPDATES_PER_MARKET_ORDER
     async with running(settings) as client:
         await place_market_orders(client, 30)
@@ -560,7 +560,7 @@ async def test_a_stalled_reader_that_is_behind_does_not_keep_the_send_slot_from_
     readers replaying the same backlog still get all of it, and so does the stalled one once
     it reads again."""
     settings = small_window(database_url, tmp_path)
-    settings = dataclasses.replace(settings, stream=dataclasses.replace(settings.stream, catch_up_send_slots=1))
+    settings = replace(settings, stream=dataclasses.replace(settings.stream, catch_up_send_slots=1))
     total = 60 * UPDATES_PER_MARKET_ORDER
     async with running(settings) as client:
         await place_market_orders(client, 60)

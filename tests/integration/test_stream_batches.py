@@ -20,7 +20,7 @@ from grpc_status import rpc_status
 
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
-from execution_server.config import StreamConfig
+from execution_server.config import replace, StreamConfig
 from execution_server.store import repository
 from tests.harness import Client, running, settings_for
 from tests.integration.test_stream import (
@@ -319,7 +319,7 @@ async def test_batch_readers_that_are_behind_take_turns_and_each_still_gets_ever
     """As for StreamOrderUpdates: one send slot for every batch reader that is behind, small
     messages so that each reader needs many, and orders arriving meanwhile."""
     settings = small_window(database_url, tmp_path)
-    settings = dataclasses.replace(settings, stream=dataclasses.replace(settings.stream, catch_up_send_slots=1))
+    settings = replace(settings, stream=dataclasses.replace(settings.stream, catch_up_send_slots=1))
     total = 40 * UPDATES_PER_MARKET_ORDER
     async with running(settings) as client:
         await place_market_orders(client, 30)

@@ -59,7 +59,7 @@ def test_invalid_risk_limits_stop_start_up(tmp_path: Path) -> None:
     path.write_text('[risk]\nmax_order_quantity = "-5"\n')
     with pytest.raises(ConfigError) as refused:
         load_settings({"EXECUTION_CONFIG": str(path)})
-    assert refused.value.setting == "risk"
+    assert refused.value.setting == "risk.max_order_quantity"
 
 
 def test_defaults_are_the_embedded_ones() -> None:

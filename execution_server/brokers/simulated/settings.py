@@ -1,12 +1,27 @@
-"""Configuration of the simulated paper broker: one frozen value, validated when it is built."""
+"""Configuration of the simulated paper broker: one frozen value, validated when it is built,
+with the same field rules as the service's [simulator] section (config_fields), so that a value
+the service accepts is one the broker accepts."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
+from typing import Annotated
+
+from pydantic import BeforeValidator, ConfigDict, model_validator
+from pydantic.dataclasses import dataclass
+
+from execution_server.config_fields import (
+    Fraction,
+    NonNegativeSeconds,
+    PositiveMoney,
+    check_outcomes,
+    money,
+    positive_seconds,
+)
 
 # Round numbers, for demos only: they let the server price a market order out of the box.
 DEFAULT_REFERENCE_PRICES: Mapping[str, Decimal] = MappingProxyType(
@@ -23,7 +38,7 @@ DEFAULT_REFERENCE_PRICES: Mapping[str, Decimal] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid", arbitrary_types_allowed=True))
 class SimulatorSettings:
     """Everything the simulated broker can be told. Failure injection is off by default.
 
@@ -41,36 +56,19 @@ class SimulatorSettings:
     Fractions and delays are probabilities and seconds, not money: floats are fine there.
     """
 
-    reference_prices: Mapping[str, Decimal] = field(default_factory=lambda: DEFAULT_REFERENCE_PRICES)
-    default_price: Decimal = Decimal("100")
+    reference_prices: Mapping[str, PositiveMoney] = dataclasses.field(default_factory=lambda: DEFAULT_REFERENCE_PRICES)
+    default_price: PositiveMoney = Decimal("100")
     state_path: Path | None = None
-    starting_cash: Decimal = Decimal("1000000")
-    ack_latency_seconds: float = 0.0
-    reject_fraction: float = 0.0
-    unknown_outcome_fraction: float = 0.0
-    drop_stream_fraction: float = 0.0
-    ticker_interval_seconds: float | None = None
+    starting_cash: Annotated[Decimal, BeforeValidator(money)] = Decimal("1000000")
+    ack_latency_seconds: NonNegativeSeconds = 0.0
+    reject_fraction: Fraction = 0.0
+    unknown_outcome_fraction: Fraction = 0.0
+    drop_stream_fraction: Fraction = 0.0
+    ticker_interval_seconds: Annotated[float | None, BeforeValidator(lambda v: None if v is None else positive_seconds(v))] = None
     ticker_seed: int = 0
     seed: int = 0
 
-    def __post_init__(self) -> None:
-        for symbol, price in self.reference_prices.items():
-            _require_positive_decimal(f"reference price of {symbol}", price)
-        _require_positive_decimal("default_price", self.default_price)
-        if not isinstance(self.starting_cash, Decimal) or not self.starting_cash.is_finite():
-            raise ValueError(f"starting_cash must be a finite Decimal, got {self.starting_cash!r}")
-        if self.ack_latency_seconds < 0:
-            raise ValueError("ack_latency_seconds must not be negative")
-        if self.ticker_interval_seconds is not None and self.ticker_interval_seconds <= 0:
-            raise ValueError("ticker_interval_seconds must be positive (None turns the ticker off)")
-        for name in ("reject_fraction", "unknown_outcome_fraction", "drop_stream_fraction"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be within [0, 1], got {value}")
-        if self.reject_fraction + self.unknown_outcome_fraction > 1.0:
-            raise ValueError("reject_fraction + unknown_outcome_fraction must not exceed 1")
-
-
-def _require_positive_decimal(name: str, value: object) -> None:
-    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
-        raise ValueError(f"{name} must be a positive Decimal, got {value!r}")
+    @model_validator(mode="after")
+    def _outcomes_add_up(self) -> SimulatorSettings:
+        check_outcomes(self.reject_fraction, self.unknown_outcome_fraction)
+        return self
