@@ -27,7 +27,7 @@ from execution_server.domain.orders import (
 )
 from execution_server.domain.positions import Position
 from execution_server.reconcile.compare import Discrepancy
-from execution_server.reconcile.runner import ReconcileReport
+from execution_server.reconcile.compare import ReconcileReport
 
 SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-/]{0,31}$")
 IDENTIFIER = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces

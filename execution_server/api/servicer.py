@@ -17,7 +17,7 @@ from execution_server.api.stream_encoding import SharedBatchMessages
 from execution_server.domain.positions import Position
 from execution_server.events.fanout import Fanout
 from execution_server.oms.service import OrderService
-from execution_server.reconcile.runner import ReconcileReport
+from execution_server.reconcile.compare import ReconcileReport
 
 
 class PositionSource(Protocol):
