@@ -36,8 +36,11 @@ def _state(ledger: Ledger) -> tuple[object, ...]:
         symbol: (list(b.buy_limits), list(b.sell_limits), list(b.buy_stops), list(b.sell_stops), sorted(b.markets))
         for symbol, b in sorted(ledger.books.items())
     }
+    # A price is its value and time: what is still available at it is ledger.available (the
+    # PriceSet kept in ledger.prices still says what was available when it was set).
+    prices = {symbol: (fact.price, fact.at) for symbol, fact in ledger.prices.items()}
     return (
-        ledger.cash, ledger.next_order_seq, ledger.next_execution_seq, ledger.prices,
+        ledger.cash, ledger.next_order_seq, ledger.next_execution_seq, prices,
         ledger.available, ledger.positions,
         sorted(orders, key=lambda order: order[0]), list(ledger.open),
         {symbol: lanes for symbol, lanes in books.items() if any(lanes)},
