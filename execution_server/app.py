@@ -9,10 +9,10 @@ background tasks → writer drains → broker → database.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +23,9 @@ from execution_server.api.servicer import ExecutionServicer
 from execution_server.api.simulator_servicer import SimulatorServicer
 from execution_server.brokers.base import BrokerClient
 from execution_server.brokers.factory import build_broker
+from execution_server.brokers.simulated import SimulatedBroker
+from execution_server.brokers.simulated.session_close import SessionCloseTimer
+from execution_server.collector import tune_collector
 from execution_server.config import Settings
 from execution_server.domain.events import OrderUpdate
 from execution_server.domain.orders import InvalidFill, InvalidTransition
@@ -31,6 +34,7 @@ from execution_server.domain.positions import Position
 from execution_server.events.db_log import DatabaseLog
 from execution_server.events.fanout import Fanout
 from execution_server.events.log import LogEntry
+from execution_server.events.retention import LogRetention
 from execution_server.oms.broker_events import BrokerEventApplier
 from execution_server.oms.event_consumer import BrokerEventConsumer
 from execution_server.oms.fills import ACCOUNT, FillRecorder
@@ -59,15 +63,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def seconds_until(clock_time_utc: str, now: datetime) -> float:
-    """Seconds from `now` to the next "HH:MM" UTC (tomorrow's when today's has passed)."""
-    hours, minutes = (int(part) for part in clock_time_utc.split(":"))
-    moment = now.astimezone(UTC).replace(hour=hours, minute=minutes, second=0, microsecond=0)
-    if moment <= now:
-        moment += timedelta(days=1)
-    return (moment - now).total_seconds()
-
-
 class Application:
     """One running service. `start()` returns once it is SERVING; `stop()` is idempotent."""
 
@@ -77,9 +72,11 @@ class Application:
         self.broker: BrokerClient = broker or build_broker(settings)
         self.open_orders = OpenOrders()
         self.book = PositionBook()
-        self._stopped = False
         self._started = False
         self._health_updates: set[asyncio.Task[None]] = set()
+        # What stop() must release, in the order it came to be; stop() releases it in reverse,
+        # so a start that failed half-way releases exactly what it had made, and nothing twice.
+        self._to_release: list[Callable[[], Awaitable[object]]] = [self.engine.dispose, self.broker.close]
 
     async def start(self) -> int:
         settings = self.settings
@@ -106,12 +103,14 @@ class Application:
             self.engine, last_sequence=last_sequence, clock=utc_now, on_commit=self._published, refusals=REFUSALS,
             encode=encode_update, on_broker_ids_taken=self.open_orders.note_taken_broker_ids,
         )
+        self._to_release.append(self.writer.stop)
         self.risk = RiskControl(
             settings=settings,
             reference_price=self.broker.reference_price,
             writer=self.writer,
             stored_kill_switch=kill_switch,
         )
+        self._to_release.append(self.risk.stop)
         self._load(open_orders, executions, positions)
 
         self.lifecycle = OrderLifecycle(self.open_orders, self.risk.portfolio)
@@ -128,6 +127,7 @@ class Application:
             broker=self.broker, open_orders=self.open_orders, applier=self.applier,
             settle_attempts=settings.settle_attempts,
         )
+        self._to_release.append(self.recovery.stop)
         self.orders = OrderService(
             writer=self.writer,
             reader=lambda: read_connection(self.engine),
@@ -149,6 +149,7 @@ class Application:
             on_recovered=lambda: self.reconciler.trigger_soon("store recovered", settings.reconcile.auto_repair),
             on_refused=self._unexplained,
         )
+        self._to_release.append(self.consumer.stop)
         self.reconciler = ReconcileRunner(
             broker=self.broker,
             engine=self.engine,
@@ -162,6 +163,9 @@ class Application:
             halt=self.risk.halt if settings.reconcile.halt_on_unexplained else None,
             history=settings.reconcile.history,
         )
+        self._to_release.append(self.reconciler.stop)
+        background = self._background_tasks()
+        self._to_release.extend(part.stop for part in background)
         services: dict = {
             EXECUTION_SERVICE: ExecutionServicer(
                 self.orders, self.book, self.reconciler, self.fanout,
@@ -173,6 +177,10 @@ class Application:
         if self.broker.name == "simulated":
             services[SIMULATOR_SERVICE] = SimulatorServicer(self.broker)
         self.server = GrpcServer(settings.grpc_address, services, keepalive_seconds=settings.keepalive_seconds)
+        self._to_release.append(lambda: self.server.stop(settings.grace_seconds))
+        # Released before the server: streams end (UNAVAILABLE) so that its grace period waits
+        # only for the unary calls in flight.
+        self._to_release.append(self._close_fanout)
 
         self.writer.start()
         await self.broker.start()
@@ -184,11 +192,8 @@ class Application:
         self.port = await self.server.start()
         self.reconciler.start_timer(settings.reconcile.interval_seconds, settings.reconcile.auto_repair)
         self.risk.start_watch()
-        close = settings.simulator.session_close_utc
-        if close is not None and self.broker.name == "simulated":
-            self._session = asyncio.create_task(self._close_sessions_daily(close))
-        if settings.stream.retention_events is not None:
-            self._retention = asyncio.create_task(self._trim_log_forever(settings.stream.retention_events))
+        for part in background:
+            part.start()
         await self.server.set_serving()
         self._started = True
         log.info(
@@ -221,33 +226,19 @@ class Application:
             [LogEntry(u.sequence, u.strategy_id, u.symbol, payload) for u, payload in zip(updates, payloads, strict=True)]
         )
 
-    async def _close_sessions_daily(self, close_utc: str) -> None:
-        """The simulated market closes at the same UTC time every day: DAY orders expire."""
-        while True:
-            await asyncio.sleep(seconds_until(close_utc, utc_now()))
-            expired = self.broker.close_session()  # type: ignore[attr-defined]
-            log.info("simulated session closed at %s UTC: %d DAY orders expired", close_utc, len(expired))
+    def _background_tasks(self) -> list[LogRetention | SessionCloseTimer]:
+        """The timers that run once the service serves: log retention and, on the simulated
+        broker, its market's daily close."""
+        parts: list[LogRetention | SessionCloseTimer] = []
+        close = self.settings.simulator.session_close_utc
+        if close is not None and isinstance(self.broker, SimulatedBroker):
+            parts.append(SessionCloseTimer(self.broker, close, utc_now))
+        if self.settings.stream.retention_events is not None:
+            parts.append(LogRetention(self.writer, self.settings.stream.retention_events))
+        return parts
 
-    async def _trim_log_forever(self, keep: int, interval_seconds: float = 5.0) -> None:
-        """Retention: keep the newest `keep` log entries (orders and fills themselves stay).
-        A client resuming from before them gets OUT_OF_RANGE, never a silent gap."""
-        while True:
-            await self.trim_log(keep)
-            await asyncio.sleep(interval_seconds)
-
-    async def trim_log(self, keep: int) -> None:
-        # Never the newest entry: it carries the sequence a restart continues from.
-        cutoff = min(self.writer.last_sequence - max(keep, 1), self.writer.last_sequence - 1)
-        if cutoff <= 0:
-            return
-
-        async def trim(tx) -> None:  # type: ignore[no-untyped-def]
-            await repository.trim_events(tx.conn, cutoff)
-
-        try:
-            await self.writer.run(trim)
-        except Exception as error:
-            log.error("event log retention failed: %s", error)
+    async def _close_fanout(self) -> None:
+        self.fanout.close()
 
     def _events_degraded(self, degraded: bool) -> None:
         if not self._started:
@@ -262,45 +253,15 @@ class Application:
             self.reconciler.trigger_soon("unexplained", self.settings.reconcile.auto_repair)
 
     async def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        if hasattr(self, "fanout"):
-            self.fanout.close()
-        if hasattr(self, "server"):
-            await self.server.stop(self.settings.grace_seconds)
-        for task in (getattr(self, "_retention", None), getattr(self, "_session", None)):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-        for part in ("reconciler", "consumer", "recovery", "risk"):
-            if hasattr(self, part):
-                await getattr(self, part).stop()
-        if hasattr(self, "writer"):
-            await self.writer.stop()
-        await self.broker.close()
-        await self.engine.dispose()
-
-
-# Full collections wait for this many collections of the middle generation (the default is
-# 10): about one a minute at 1,000 orders/s instead of one a second. Each pauses the loop; what
-# they found in the stream benchmark was 0-75 objects, so memory does not notice.
-FULL_COLLECTION_EVERY = 1_000
-
-
-def tune_collector() -> None:
-    """Keeps the cyclic collector's full passes off the event loop's critical path.
-
-    A full pass walks every tracked object and holds the loop while it does. Start-up leaves
-    ~90,000 (modules, gRPC, SQLAlchemy, the loaded state); with them in each pass, each one
-    stalled the loop 50-80 ms, once a second at 1,000 orders/s, and that was the whole of a
-    stream subscriber's p99 (benchmarks/stream_grpc.py). They are frozen here, after a
-    collection: frozen objects are still freed when their last reference goes, only cycles among
-    them would never be collected, so this runs once, on what lives as long as the process."""
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
+        """Release everything start() made, newest first. Idempotent, and safe after a start
+        that failed half-way: only what was made is on the list. A part that fails to stop is
+        logged and the others are still released."""
+        while self._to_release:
+            release = self._to_release.pop()
+            try:
+                await release()
+            except Exception:
+                log.exception("stopping the service: releasing %r failed", release)
 
 
 async def serve(settings: Settings, stop_signal: asyncio.Event) -> None:

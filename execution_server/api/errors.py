@@ -16,7 +16,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from execution_server.api.convert import InvalidRequest
+from execution_server.api.validation import InvalidRequest
 from execution_server.brokers.base import BrokerError, BrokerUnavailable
 from execution_server.domain.orders import InvalidFill, InvalidTransition
 from execution_server.events.log import FanoutClosed, SequenceOutOfRange

@@ -35,7 +35,7 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
     @translate_errors
     async def SetKillSwitch(self, request: pb.SetKillSwitchRequest, context: grpc.aio.ServicerContext) -> pb.SetKillSwitchResponse:
         if request.engaged and not request.reason.strip():
-            from execution_server.api.convert import InvalidRequest
+            from execution_server.api.validation import InvalidRequest
 
             raise InvalidRequest([("reason", "required when engaging: operators and logs read it")])
         state, cancelled, failed = await self._risk.set_kill_switch(

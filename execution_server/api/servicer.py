@@ -10,14 +10,14 @@ import grpc
 
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
-from execution_server.api import convert
+from execution_server.api import convert, validation
 from execution_server.api.errors import translate_errors, translate_stream_errors
 from execution_server.api.send_slots import SendSlots
 from execution_server.api.stream_encoding import SharedBatchMessages
 from execution_server.domain.positions import Position
 from execution_server.events.fanout import Fanout
 from execution_server.oms.service import OrderService
-from execution_server.reconcile.runner import ReconcileReport
+from execution_server.reconcile.compare import ReconcileReport
 
 
 class PositionSource(Protocol):
@@ -53,29 +53,29 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
 
     @translate_errors
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: grpc.aio.ServicerContext) -> pb.PlaceOrderResponse:
-        order = await self._orders.place(convert.order_spec_from_proto(request))
+        order = await self._orders.place(validation.order_spec_from_proto(request))
         return pb.PlaceOrderResponse(order=convert.order_to_proto(order))
 
     @translate_errors
     async def CancelOrder(self, request: pb.CancelOrderRequest, context: grpc.aio.ServicerContext) -> pb.CancelOrderResponse:
-        order_id, client_order_id = convert.order_reference_from_proto(request)
+        order_id, client_order_id = validation.order_reference_from_proto(request)
         order = await self._orders.cancel(order_id=order_id, client_order_id=client_order_id)
         return pb.CancelOrderResponse(order=convert.order_to_proto(order))
 
     @translate_errors
     async def GetOrder(self, request: pb.GetOrderRequest, context: grpc.aio.ServicerContext) -> pb.GetOrderResponse:
-        order_id, client_order_id = convert.order_reference_from_proto(request)
+        order_id, client_order_id = validation.order_reference_from_proto(request)
         order = await self._orders.get(order_id=order_id, client_order_id=client_order_id)
         return pb.GetOrderResponse(order=convert.order_to_proto(order))
 
     @translate_errors
     async def ListOrders(self, request: pb.ListOrdersRequest, context: grpc.aio.ServicerContext) -> pb.ListOrdersResponse:
         if request.page_size < 0:
-            raise convert.InvalidRequest([("page_size", "must not be negative")])
+            raise validation.InvalidRequest([("page_size", "must not be negative")])
         orders, token = await self._orders.list(
             strategy_id=request.strategy_id,
             symbol=request.symbol.strip().upper(),
-            statuses=convert.statuses_from_proto(request.statuses),
+            statuses=validation.statuses_from_proto(request.statuses),
             page_size=request.page_size,
             page_token=request.page_token,
         )
@@ -109,7 +109,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         fan-out hands over: everything ready when the previous message has been sent. A reader
         that is behind sends in turn with the others behind (api/send_slots.py)."""
         async with translate_stream_errors(context):
-            limit = convert.max_updates_from_proto(request)
+            limit = validation.max_updates_from_proto(request)
             strategy_id, symbol = _filters(request)
             fanout, slots = self._fanout, self._slots
             batches = fanout.subscribe_batches(
@@ -149,7 +149,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         self, request: pb.ListReconcileRunsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListReconcileRunsResponse:
         if request.limit < 0:
-            raise convert.InvalidRequest([("limit", "must not be negative")])
+            raise validation.InvalidRequest([("limit", "must not be negative")])
         reports = await self._reconciler.recent(request.limit or 20)
         return pb.ListReconcileRunsResponse(runs=[convert.reconcile_report_to_proto(report) for report in reports])
 

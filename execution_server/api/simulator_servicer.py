@@ -9,7 +9,7 @@ import grpc
 
 from execution.v1 import simulator_pb2 as pb
 from execution.v1 import simulator_pb2_grpc
-from execution_server.api.convert import SYMBOL, InvalidRequest, out_of_bounds
+from execution_server.api.validation import SYMBOL, InvalidRequest, out_of_bounds
 from execution_server.api.errors import translate_errors
 from execution_server.brokers.base import CancelRefused
 from execution_server.brokers.simulated import SimulatedBroker

@@ -64,6 +64,23 @@ class ReconciliationResult:
         return tuple(d for d in self.discrepancies if d.kind is kind)
 
 
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    """One recorded run: what it found and, after repair, what still differs. Kept here, with
+    the values it is made of, so that the store's codec can rebuild it without the runner."""
+
+    run_id: int
+    trigger: str
+    repair: bool
+    result: ReconciliationResult
+    # After repair: what still differs (nothing when every difference was explained).
+    unresolved: tuple[Discrepancy, ...] = ()
+
+    @property
+    def has_discrepancies(self) -> bool:
+        return self.result.has_discrepancies
+
+
 def reconcile(
     local_positions: Mapping[str, Decimal],
     local_open_orders: Sequence[Order],

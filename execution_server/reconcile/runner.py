@@ -1,43 +1,38 @@
 """Reconciliation runs: at start-up, on a timer, after a stream reconnect, and on demand.
 
-A run compares; with repair it adopts the broker's truth. Repair never places an order: it
-replays the broker's fills through the OMS (with the broker's execution ids, so replays are
-ignored), settles statuses, adopts orders unknown here under the strategy `external`, and
-only then adjusts positions that still differ, recording each adjustment as an event that
-names the run. Nothing is deleted; every repair is an event. Repairing twice changes nothing
-the second time.
+A run reads the broker between two markers on its event stream (a cut), compares, and with
+repair hands the differences to repair.py, which adopts the broker's truth. Every run is
+recorded, with what it found and what repair could not explain.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from execution_server.brokers.base import BrokerClient, BrokerOrder, BrokerPosition
-from execution_server.domain.money import format_decimal
 from execution_server.domain.orders import Order, OrderStatus
-from execution_server.domain.positions import adjusted_to
-from execution_server.oms.broker_events import EXTERNAL_STRATEGY, BrokerEventApplier
+from execution_server.oms.broker_events import BrokerEventApplier
 from execution_server.oms.event_consumer import ANY_SYMBOL, BrokerEventConsumer, CutUnavailable, Moved
-from execution_server.oms.fills import ACCOUNT, stored
 from execution_server.oms.ports import PortfolioListener
 from execution_server.oms.state import OpenOrders
 from execution_server.positions.tracker import PositionBook
 from execution_server.reconcile.compare import (
     Discrepancy,
     DiscrepancyKind,
+    ReconcileReport,
     ReconciliationResult,
     orders_to_look_up,
     reconcile,
 )
+from execution_server.reconcile.repair import Repair
 from execution_server.store import repository
+from execution_server.store.codec import reconcile_report_from_row, reconcile_result_to_json
 from execution_server.store.reads import read_connection
 from execution_server.store.transaction import Transaction
 from execution_server.store.writer import GroupCommitWriter, StoreUnavailable
@@ -48,20 +43,6 @@ POSITION_KINDS = frozenset(
 )
 # How long a run waits for the broker events received before its cut to be applied.
 CUT_TIMEOUT_SECONDS = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class ReconcileReport:
-    run_id: int
-    trigger: str
-    repair: bool
-    result: ReconciliationResult
-    # After repair: what still differs (nothing when every difference was explained).
-    unresolved: tuple[Discrepancy, ...] = ()
-
-    @property
-    def has_discrepancies(self) -> bool:
-        return self.result.has_discrepancies
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +77,8 @@ class ReconcileRunner:
         self._writer = writer
         self._open = open_orders
         self._book = book
-        self._applier = applier
         self._events = events
-        self._portfolio = portfolio
+        self._repairs = Repair(writer=writer, open_orders=open_orders, book=book, applier=applier, portfolio=portfolio)
         self._clock = clock
         self._halt = halt
         self._history = history
@@ -190,80 +170,12 @@ class ReconcileRunner:
         """Adopt the snapshot's truth: the broker's orders (their fills, by execution id, so that a
         position comes with the fills behind it), then whatever positions still differ. At a cut
         nothing else moves meanwhile, so what is left after this is what repair cannot explain."""
-        source = f"reconcile run {run_id}"
-        await self._adopt_orders(snapshot, source, moved)
-        await self._adjust_positions(run_id, snapshot.positions, moved)
+        await self._repairs.adopt_orders(
+            snapshot.open_orders, snapshot.lookup, f"reconcile run {run_id}", moved, on_their_way=snapshot.pending_ids
+        )
+        await self._repairs.adjust_positions(run_id, snapshot.positions, moved)
         left = (await self._compare(snapshot, moved)).discrepancies
         return tuple(d for d in left if not _on_its_way(self._open.get(d.order_id)))
-
-    async def _adopt_orders(self, snapshot: BrokerSnapshot, source: str, moved: Moved | None = None) -> None:
-        skip = moved.client_order_ids if moved is not None else frozenset()
-        for broker_order in snapshot.open_orders:
-            if broker_order.client_order_id not in skip:
-                await self._applier.adopt_broker_state(broker_order, source=source, adopt_unknown=True)
-        for client_order_id, broker_order in snapshot.lookup.items():
-            if client_order_id in skip:
-                continue
-            if broker_order is not None:
-                await self._applier.adopt_broker_state(broker_order, source=source, adopt_unknown=False)
-            else:
-                await self._close_missing(client_order_id, source, snapshot)
-
-    async def _close_missing(self, client_order_id: str, source: str, snapshot: BrokerSnapshot) -> None:
-        order = self._open.by_client_id(client_order_id)
-        if order is None:
-            return
-        if order.status is OrderStatus.PENDING or order.order_id in snapshot.pending_ids:
-            # In flight (only those are looked up): its submission may not have reached the broker
-            # yet. The OMS's answer, or settlement by client order id, decides; rejecting it here
-            # would leave an order working at the broker that we call REJECTED.
-            log.info("order %s is on its way to the broker; left to the OMS to settle (%s)", order.order_id, source)
-            return
-        await self._applier.cancel_missing(order, f"MISSING_AT_BROKER: unknown at the broker ({source})")
-
-    async def _adjust_positions(
-        self, run_id: int, broker_positions: list[BrokerPosition], moved: Moved | None = None
-    ) -> None:
-        theirs = {position.symbol: position for position in broker_positions if position.quantity != 0}
-        ours = self._book.account_quantities()
-        for symbol in sorted(set(theirs) | {s for s, q in ours.items() if q != 0}):
-            if moved is not None and (symbol in moved.symbols or ANY_SYMBOL in moved.symbols):
-                continue
-            broker_position = theirs.get(symbol)
-            target = broker_position.quantity if broker_position else Decimal(0)
-            if ours.get(symbol, Decimal(0)) == target:
-                continue
-            average = broker_position.average_entry_price if broker_position else None
-            await self._writer.run(lambda tx, s=symbol, q=target, a=average: self._adjust(tx, run_id, s, q, a))
-
-    async def _adjust(
-        self, tx: Transaction, run_id: int, symbol: str, target: Decimal, average: Decimal | None
-    ) -> None:
-        """Move the `external` strategy by the difference, so that the account (the strategies'
-        sum) equals the broker's quantity, and give the account the broker's average."""
-        account_before = self._book.account(symbol)
-        external_before = self._book.get(EXTERNAL_STRATEGY, symbol)
-        delta = target - account_before.quantity
-        if delta == 0:
-            return
-        external_quantity = external_before.quantity + delta
-        external_average = (external_before.average_entry_price or average or account_before.average_entry_price) if external_quantity else None
-        external_after = adjusted_to(external_before, external_quantity, external_average)
-        account_after = adjusted_to(account_before, target, average or account_before.average_entry_price)
-        # The undo first: whatever fails from here on, here or at the commit, the writer rolls
-        # back and memory (the book and the risk portfolio) is put back exactly as it was.
-        tx.on_rollback(self._book.restore_point(EXTERNAL_STRATEGY, symbol))
-        tx.on_rollback(self._portfolio.restore_point(EXTERNAL_STRATEGY, symbol))
-        self._book.adjust(EXTERNAL_STRATEGY, symbol, external_after, account_after)
-        tx.save_position(stored(EXTERNAL_STRATEGY, external_after))
-        tx.save_position(stored(ACCOUNT, account_after))
-        detail = (
-            f"reconcile run {run_id}: account {symbol} adjusted from {format_decimal(account_before.quantity)} "
-            f"to the broker's {format_decimal(target)} through strategy {EXTERNAL_STRATEGY}"
-        )
-        tx.record("position_adjusted", strategy_id=EXTERNAL_STRATEGY, symbol=symbol, detail=detail)
-        self._portfolio.position_adjusted(EXTERNAL_STRATEGY, symbol, external_quantity, external_after.average_entry_price)
-        log.warning(detail)
 
     async def _reserve_run_id(self, trigger: str, repair: bool, checked_at: datetime) -> int:
         """The run's row is written first, so its number is the database's own and events
@@ -272,18 +184,13 @@ class ReconcileRunner:
         async def op(tx: Transaction) -> int:
             return await repository.insert_reconcile_run(
                 tx.conn, checked_at=checked_at, trigger=trigger, repair=repair, has_discrepancies=False,
-                result=json.dumps({"discrepancies": [], "unresolved": []}),
+                result=reconcile_result_to_json((), ()),
             )
 
         return await self._writer.run(op)
 
     async def _save(self, report: ReconcileReport) -> None:
-        body = json.dumps(
-            {
-                "discrepancies": [_discrepancy_json(d) for d in report.result.discrepancies],
-                "unresolved": [_discrepancy_json(d) for d in report.unresolved],
-            }
-        )
+        body = reconcile_result_to_json(report.result.discrepancies, report.unresolved)
 
         async def op(tx: Transaction) -> None:
             await repository.complete_reconcile_run(
@@ -296,7 +203,7 @@ class ReconcileRunner:
         """The last runs, newest first, as they were recorded."""
         async with read_connection(self._engine) as conn:
             runs = await repository.recent_reconcile_runs(conn, min(limit, self._history))
-        return [_report_from_row(run) for run in runs]
+        return [reconcile_report_from_row(run) for run in runs]
 
     def _log(self, report: ReconcileReport) -> None:
         if not report.has_discrepancies:
@@ -350,43 +257,3 @@ def _moved(discrepancy: Discrepancy, moved: Moved) -> bool:
 
 def _on_its_way(order: Order | None) -> bool:
     return order is not None and order.status is OrderStatus.PENDING and order.in_flight
-
-
-def _report_from_row(run: dict[str, object]) -> ReconcileReport:
-    body = json.loads(str(run["result"]))
-    checked_at = run["checked_at"]
-    assert isinstance(checked_at, datetime)
-    found = tuple(_discrepancy_from_json(item) for item in body["discrepancies"])
-    return ReconcileReport(
-        run_id=int(run["run_id"]),  # type: ignore[call-overload]
-        trigger=str(run["trigger"]),
-        repair=bool(run["repair"]),
-        result=ReconciliationResult(found, checked_at),
-        unresolved=tuple(_discrepancy_from_json(item) for item in body["unresolved"]),
-    )
-
-
-def _discrepancy_from_json(item: dict[str, str]) -> Discrepancy:
-    return Discrepancy(
-        kind=DiscrepancyKind[item["kind"]],
-        symbol=item["symbol"],
-        local_quantity=item["local_quantity"],
-        broker_quantity=item["broker_quantity"],
-        order_id=item["order_id"],
-        detail=item["detail"],
-        client_order_id=item["client_order_id"],
-    )
-
-
-def _discrepancy_json(discrepancy: Discrepancy) -> dict[str, str]:
-    return {
-        "kind": discrepancy.kind.name,
-        "symbol": discrepancy.symbol,
-        "local_quantity": discrepancy.local_quantity,
-        "broker_quantity": discrepancy.broker_quantity,
-        "order_id": discrepancy.order_id,
-        "client_order_id": discrepancy.client_order_id,
-        "detail": discrepancy.detail,
-    }
-
-

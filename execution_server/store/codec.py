@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from execution_server.domain.money import format_decimal
 from execution_server.domain.orders import Order, OrderSpec, OrderStatus, OrderType, Side, TimeInForce
+from execution_server.reconcile.compare import Discrepancy, DiscrepancyKind, ReconcileReport, ReconciliationResult
 
 
 def order_to_row(order: Order, position: int | None = None) -> dict[str, Any]:
@@ -86,6 +87,54 @@ def order_from_json(text: str) -> Order:
     for key in _TIME_KEYS:
         raw[key] = datetime.fromisoformat(raw[key])
     return order_from_row(raw)
+
+
+def reconcile_result_to_json(discrepancies: Sequence[Discrepancy], unresolved: Sequence[Discrepancy]) -> str:
+    """A run's findings as the reconcile_runs row keeps them."""
+    return json.dumps(
+        {
+            "discrepancies": [_discrepancy_json(d) for d in discrepancies],
+            "unresolved": [_discrepancy_json(d) for d in unresolved],
+        }
+    )
+
+
+def reconcile_report_from_row(run: Mapping[str, Any]) -> ReconcileReport:
+    body = json.loads(str(run["result"]))
+    checked_at = run["checked_at"]
+    assert isinstance(checked_at, datetime)
+    found = tuple(_discrepancy_from_json(item) for item in body["discrepancies"])
+    return ReconcileReport(
+        run_id=int(run["run_id"]),
+        trigger=str(run["trigger"]),
+        repair=bool(run["repair"]),
+        result=ReconciliationResult(found, checked_at),
+        unresolved=tuple(_discrepancy_from_json(item) for item in body["unresolved"]),
+    )
+
+
+def _discrepancy_from_json(item: dict[str, str]) -> Discrepancy:
+    return Discrepancy(
+        kind=DiscrepancyKind[item["kind"]],
+        symbol=item["symbol"],
+        local_quantity=item["local_quantity"],
+        broker_quantity=item["broker_quantity"],
+        order_id=item["order_id"],
+        detail=item["detail"],
+        client_order_id=item["client_order_id"],
+    )
+
+
+def _discrepancy_json(discrepancy: Discrepancy) -> dict[str, str]:
+    return {
+        "kind": discrepancy.kind.name,
+        "symbol": discrepancy.symbol,
+        "local_quantity": discrepancy.local_quantity,
+        "broker_quantity": discrepancy.broker_quantity,
+        "order_id": discrepancy.order_id,
+        "client_order_id": discrepancy.client_order_id,
+        "detail": discrepancy.detail,
+    }
 
 
 # The row's values that JSON writes as text, both ways.

@@ -23,7 +23,7 @@ from grpc_status import rpc_status
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution.v1 import simulator_pb2 as sim
-from execution_server.config import replace, Settings, StreamConfig
+from execution_server.config import Settings, StreamConfig, replace
 from execution_server.store import repository
 from tests.harness import Client, running, settings_for
 from tests.idle_proxy import IdleDroppingProxy

@@ -20,7 +20,7 @@ from grpc_status import rpc_status
 
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
-from execution_server.config import replace, StreamConfig
+from execution_server.config import StreamConfig, replace
 from execution_server.store import repository
 from tests.harness import Client, running, settings_for
 from tests.integration.test_stream import (

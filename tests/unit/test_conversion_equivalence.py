@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from execution.v1 import execution_pb2 as pb
-from execution_server.api import convert
+from execution_server.api import convert, validation
 from execution_server.domain.events import Fill, OrderUpdate
 from execution_server.domain.money import AVERAGE_SCALE, format_decimal, weighted_average
 from execution_server.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
@@ -345,7 +345,7 @@ def test_encode_update_gives_the_same_bytes(
 @pytest.mark.parametrize("stop_price", ["", "9"])
 def test_price_checks_report_what_they_did(order_type: OrderType, limit_price: str, stop_price: str) -> None:
     request = pb.PlaceOrderRequest(limit_price=limit_price, stop_price=stop_price)
-    fast, reference = convert._Violations(), convert._Violations()
-    convert._check_prices(fast, order_type, request)
+    fast, reference = validation._Violations(), validation._Violations()
+    validation._check_prices(fast, order_type, request)
     reference_check_prices(reference, order_type, request)
     assert fast.items == reference.items

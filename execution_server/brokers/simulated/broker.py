@@ -39,7 +39,7 @@ from execution_server.brokers.base import (
 from execution_server.brokers.simulated import journal
 from execution_server.brokers.simulated.engine import MatchingEngine
 from execution_server.brokers.simulated.facts import FILLED, NEW, PARTIALLY_FILLED, Accepted, Activated, Closed, Fact, Filled
-from execution_server.brokers.simulated.journal import Journal, MemoryJournal
+from execution_server.brokers.simulated.journal import CompactionPolicy, Journal, MemoryJournal
 from execution_server.brokers.simulated.order import SimOrder
 from execution_server.brokers.simulated.settings import SimulatorSettings
 from execution_server.brokers.simulated.stream import EventStream
@@ -66,6 +66,7 @@ class SimulatedBroker:
         *,
         clock: Callable[[], datetime] = _utc_now,
         lifetime: str | None = None,
+        compaction: CompactionPolicy = CompactionPolicy(),
     ) -> None:
         self.settings = settings = settings or SimulatorSettings()
         # Fresh for every broker object, so every start: ids this lifetime hands out cannot be
@@ -79,6 +80,7 @@ class SimulatedBroker:
         self._clock = clock
         self._state_path = None if settings.state_path is None else Path(settings.state_path)
         self._journal = Journal(self._state_path) if self._state_path else MemoryJournal()
+        self._compaction = compaction
         self._stream = EventStream(clock, settings.drop_stream_fraction, settings.seed)
         self._submissions = random.Random(f"{settings.seed}:submit")
         self._awaiting_ack: set[str] = set()
@@ -98,10 +100,9 @@ class SimulatedBroker:
             return
         if self._state_path is not None:
             self.engine.replay(list(journal.read(self._state_path)))
-        account, orders = self.engine.ledger.snapshot()
-        self._journal.compact([account, *orders])
+        self._compact()
         self._started = True
-        for order in orders:
+        for order in list(self.engine.ledger.orders.values()):
             if not order.active:
                 self._activate_after_restart(order.order_id)
         if self.settings.ticker_interval_seconds is not None:
@@ -245,6 +246,10 @@ class SimulatedBroker:
         """Journal first, then tell the world: an event never precedes its record."""
         self._journal.append(facts)
         ledger = self.engine.ledger
+        # The ledger holds exactly what is journaled (every change goes through here, with no
+        # await in between), so its snapshot loses nothing the file had.
+        if self._journal.is_open and self._compaction.due(self._journal.lines, 1 + len(ledger.by_seq)):
+            self._compact()
         for fact in facts:
             event = _event_for(fact, ledger.orders)
             if event is None:
@@ -259,6 +264,11 @@ class SimulatedBroker:
                 self._deferred.setdefault(order_id, []).append(event)  # never ahead of its ack
             else:
                 self._stream.publish(event)
+
+    def _compact(self) -> None:
+        """The journal rewritten as the ledger's snapshot: one account line, one per order."""
+        account, orders = self.engine.ledger.snapshot()
+        self._journal.compact([account, *orders])
 
     def _activate_after_restart(self, order_id: str) -> None:
         """An order accepted just before a crash: ack it now; if it was cancelled in its ack

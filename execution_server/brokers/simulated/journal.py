@@ -2,7 +2,10 @@
 
 Each change is written with one os.write before the broker answers, so it survives a
 SIGKILL of the process (the page cache outlives it); no fsync, so not a power loss. At
-start the file is replayed and rewritten compacted: one account line, one line per order.
+start the file is replayed and rewritten compacted: one account line, one line per order;
+while running it is compacted again whenever it has grown well past that (CompactionPolicy).
+A compaction writes a new file, fsyncs it and renames it over the old one: a crash at any
+point leaves either the old journal or the new, each a complete account of the same state.
 Decimals are written as strings, so what is read back is exactly what was written. A torn
 last line (the process died mid-write) is ignored; damage anywhere else is an error.
 Journals written before ids carried the broker's lifetime read as they always did.
@@ -14,6 +17,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -201,21 +205,49 @@ def read(path: Path) -> Iterator[Fact]:
         yield fact
 
 
+@dataclass(frozen=True, slots=True)
+class CompactionPolicy:
+    """When a running journal is rewritten as a snapshot: once it holds more than `min_lines`
+    lines and more than `growth` times the lines a snapshot would take. The file then never
+    exceeds the larger of the two, and each compaction follows at least (growth - 1) times a
+    snapshot's worth of appends, so its cost per fact appended stays constant however long the
+    broker runs (a ticker alone appends a line per symbol every tick)."""
+
+    min_lines: int = 10_000
+    growth: int = 4
+
+    def due(self, lines: int, snapshot_lines: int) -> bool:
+        return lines > max(self.min_lines, self.growth * snapshot_lines)
+
+
 class Journal:
     """An open journal file. `append` writes one batch of facts with a single os.write."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self.lines = 0  # in the file now: what a compaction policy weighs
+
+    @property
+    def is_open(self) -> bool:
+        return self._fd is not None
 
     def compact(self, facts: Iterable[Fact]) -> None:
         """Replace the file with `facts` (a snapshot) atomically, then open it for appending."""
         self.close()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [encode(fact) + "\n" for fact in facts]
         temporary = self.path.with_name(self.path.name + ".compacting")
-        temporary.write_text("".join(encode(fact) + "\n" for fact in facts), encoding="utf-8")
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write("".join(lines))
+            file.flush()
+            # On disk before the rename: otherwise a power loss could leave the new name on a
+            # file whose contents never arrived, and the old journal already gone.
+            os.fsync(file.fileno())
         os.replace(temporary, self.path)
+        _fsync_directory(self.path.parent)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.lines = len(lines)
 
     def append(self, facts: Sequence[Fact]) -> None:
         if self._fd is None:
@@ -225,6 +257,7 @@ class Journal:
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
+        self.lines += len(facts)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -235,6 +268,9 @@ class Journal:
 class MemoryJournal:
     """No file: the broker forgets everything when the process ends (state_path None)."""
 
+    lines = 0  # nothing is kept, so nothing ever needs compacting
+    is_open = False
+
     def compact(self, facts: Iterable[Fact]) -> None:
         pass
 
@@ -243,3 +279,12 @@ class MemoryJournal:
 
     def close(self) -> None:
         pass
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Makes a rename in `directory` durable (POSIX: the entry lives in the directory)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
