@@ -178,6 +178,7 @@ class Application:
             services[SIMULATOR_SERVICE] = SimulatorServicer(self.broker)
         self.server = GrpcServer(settings.grpc_address, services, keepalive_seconds=settings.keepalive_seconds)
         self._to_release.append(lambda: self.server.stop(settings.grace_seconds))
+        self._to_release.append(self._finish_health_updates)  # before the server stops
         # Released before the server: streams end (UNAVAILABLE) so that its grace period waits
         # only for the unary calls in flight.
         self._to_release.append(self._close_fanout)
@@ -246,6 +247,9 @@ class Application:
         task = asyncio.create_task(self.server.set_books_current(not degraded))
         self._health_updates.add(task)
         task.add_done_callback(self._health_updates.discard)
+
+    async def _finish_health_updates(self) -> None:
+        await asyncio.gather(*self._health_updates, return_exceptions=True)
 
     def _unexplained(self, what: str) -> None:
         log.warning("unexplained broker event (%s); reconciling", what)

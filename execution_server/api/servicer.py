@@ -94,13 +94,13 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
                     if entry.sequence >= fanout.high_water_mark:  # at the live edge
                         yield entry.payload
                         continue
-                    hold = slots.take()
-                    if hold is None:
-                        hold = await slots.wait()
+                    slot = slots.take()
+                    if slot is None:
+                        slot = await slots.wait()
                     try:
                         yield entry.payload
                     finally:
-                        slots.give(hold)
+                        slots.give(slot)
 
     async def StreamOrderUpdateBatches(
         self, request: pb.StreamOrderUpdateBatchesRequest, context: grpc.aio.ServicerContext
@@ -121,13 +121,13 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
                     if batch[-1].sequence >= fanout.high_water_mark:  # at the live edge
                         yield message
                         continue
-                    hold = slots.take()
-                    if hold is None:
-                        hold = await slots.wait()
+                    slot = slots.take()
+                    if slot is None:
+                        slot = await slots.wait()
                     try:
                         yield message
                     finally:
-                        slots.give(hold)
+                        slots.give(slot)
 
     @translate_errors
     async def GetPositions(self, request: pb.GetPositionsRequest, context: grpc.aio.ServicerContext) -> pb.GetPositionsResponse:

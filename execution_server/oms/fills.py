@@ -66,11 +66,11 @@ class FillRecorder:
     def _move_positions(self, tx: Transaction, order: Order, after_strategy: Position, after_account: Position) -> None:
         tx.on_rollback(self._ledger.restore_point(order.strategy_id, order.symbol))
         self._ledger.adjust(order.strategy_id, order.symbol, after_strategy, after_account)
-        tx.save_position(stored(order.strategy_id, after_strategy))
-        tx.save_position(stored(ACCOUNT, after_account))
+        tx.save_position(stored_position(order.strategy_id, after_strategy))
+        tx.save_position(stored_position(ACCOUNT, after_account))
 
 
-def stored(strategy_id: str, position: Position) -> StoredPosition:
+def stored_position(strategy_id: str, position: Position) -> StoredPosition:
     return StoredPosition(
         strategy_id, position.symbol, position.quantity, position.average_entry_price, position.realized_pnl
     )

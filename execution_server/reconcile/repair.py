@@ -21,7 +21,7 @@ from execution_server.domain.orders import OrderStatus
 from execution_server.domain.positions import adjusted_to
 from execution_server.oms.broker_events import EXTERNAL_STRATEGY, BrokerEventApplier
 from execution_server.oms.event_consumer import ANY_SYMBOL, Moved
-from execution_server.oms.fills import ACCOUNT, stored
+from execution_server.oms.fills import ACCOUNT, stored_position
 from execution_server.oms.ports import PortfolioListener
 from execution_server.oms.state import OpenOrders
 from execution_server.positions.tracker import PositionBook
@@ -121,8 +121,8 @@ class Repair:
         tx.on_rollback(self._book.restore_point(EXTERNAL_STRATEGY, symbol))
         tx.on_rollback(self._portfolio.restore_point(EXTERNAL_STRATEGY, symbol))
         self._book.adjust(EXTERNAL_STRATEGY, symbol, external_after, account_after)
-        tx.save_position(stored(EXTERNAL_STRATEGY, external_after))
-        tx.save_position(stored(ACCOUNT, account_after))
+        tx.save_position(stored_position(EXTERNAL_STRATEGY, external_after))
+        tx.save_position(stored_position(ACCOUNT, account_after))
         detail = (
             f"reconcile run {run_id}: account {symbol} adjusted from {format_decimal(account_before.quantity)} "
             f"to the broker's {format_decimal(target)} through strategy {EXTERNAL_STRATEGY}"
