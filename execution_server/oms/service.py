@@ -117,6 +117,13 @@ class OrderService:
         return self._lifecycle.place(tx, order), True
 
     async def _submit(self, order: Order) -> Order:
+        self._open.watch(order.order_id)  # what the broker's events commit meanwhile, for the reply
+        try:
+            return await self._send(order)
+        finally:
+            self._open.unwatch(order.order_id)  # whichever way it ended
+
+    async def _send(self, order: Order) -> Order:
         reason, broker_status = "", ""
         try:
             async with asyncio.timeout(self._submit_timeout):  # no task per order, unlike wait_for
@@ -162,14 +169,10 @@ class OrderService:
     async def _latest(self, answered: Order) -> Order:
         """The order as it is when the reply is sent: the broker's events may have moved it on
         since the answer was written (a market order's fill, in the same batch or the next).
-        Then the store is asked, not the open-orders view, which may hold a change of the batch
-        now being written, not yet committed."""
-        if answered.status.is_terminal or self._open.get(answered.order_id) == answered:
-            return answered  # nothing newer known
-        try:
-            return await self.get(order_id=answered.order_id)
-        except StoreUnavailable:
-            return answered  # committed, and the freshest the store could confirm
+        Its last committed version is kept in memory while the order is being placed (not the
+        open-orders view, which may hold a change of the batch now being written): no read."""
+        latest = self._open.last_committed(answered.order_id)
+        return answered if latest is None else latest
 
     async def acknowledge(self, tx: Transaction, order_id: str, ack: BrokerAck) -> Order:
         order = self._open.get(order_id) or await tx.get_order(order_id)

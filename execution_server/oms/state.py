@@ -32,6 +32,7 @@ class OpenOrders:
         # no database read unless the order is closed.
         self._executions: dict[str, set[str]] = {}
         self._waiters: dict[str, list[asyncio.Future[Order]]] = defaultdict(list)
+        self._committed: dict[str, Order | None] = {}  # watched order id -> its last committed version
         # Broker ids found held by other (closed) orders when a batch was written: few, and kept
         # so that the batch, run again, records its orders without them.
         self._taken_broker_ids: dict[str, str] = {}
@@ -155,7 +156,21 @@ class OpenOrders:
         if before is not None:
             self._put(before)
 
+    def watch(self, order_id: str) -> None:
+        """Keep the last committed version of this order from now on (PlaceOrder's reply)."""
+        self._committed[order_id] = None
+
+    def last_committed(self, order_id: str) -> Order | None:
+        """The order as its last committed change since watch() left it; None if none."""
+        return self._committed.get(order_id)
+
+    def unwatch(self, order_id: str) -> None:
+        self._committed.pop(order_id, None)
+
     def _notify(self, order: Order) -> None:
+        # Called when the change's batch has committed: never a change still being written.
+        if order.order_id in self._committed:
+            self._committed[order.order_id] = order
         for future in self._waiters.pop(order.order_id, []):
             if not future.done():
                 future.set_result(order)
