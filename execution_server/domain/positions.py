@@ -71,6 +71,29 @@ def apply_fill(position: Position, side: Side, quantity: Decimal, price: Decimal
     return Position(position.symbol, _signed(side, opened), pnl.canonical(price), realized)
 
 
+@dataclass(frozen=True, slots=True)
+class PositionChange:
+    """One fill's effect on one position, computed once by apply_fill: the OMS's book stores
+    `after`, and the risk portfolio reads its cost basis and realised P&L from it."""
+
+    before: Position
+    after: Position
+
+    @classmethod
+    def of(cls, position: Position, side: Side, quantity: Decimal, price: Decimal) -> PositionChange:
+        return cls(position, apply_fill(position, side, quantity, price))
+
+    @property
+    def realized(self) -> Decimal:
+        return pnl.subtract(self.after.realized_pnl, self.before.realized_pnl)
+
+    @property
+    def cost_after(self) -> Decimal:
+        """Quantity × average entry price, signed like the quantity; zero when flat."""
+        average = self.after.average_entry_price
+        return ZERO if average is None else self.after.quantity * average
+
+
 def adjusted_to(position: Position, quantity: Decimal, average_entry_price: Decimal | None) -> Position:
     """The position set to a quantity and average from elsewhere (the broker's, a repair).
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from execution_server.domain.events import Fill
 from execution_server.domain.orders import Order
-from execution_server.domain.positions import Position
+from execution_server.domain.positions import Position, PositionChange
 from execution_server.oms.lifecycle import OrderLifecycle
 from execution_server.oms.ports import PortfolioListener, PositionLedger
 from execution_server.oms.state import OpenOrders
@@ -53,7 +53,9 @@ class FillRecorder:
             after = after.with_changes(broker_order_id=await self._open.claimable_broker_id(tx, order, broker_order_id))
         fill = Fill(execution_id, order.order_id, quantity, price, time)
         positions = self._positions_after(order, quantity, price)  # may refuse: before any write
-        self._portfolio.order_filled(order, quantity, price)  # before the order may close in it
+        # The strategy's position change, computed once above, is what the portfolio reads too.
+        change = PositionChange(self._ledger.get(order.strategy_id, order.symbol), positions[0])
+        self._portfolio.order_filled(order, quantity, price, change)  # before the order may close in it
         sequence = self._lifecycle.fill(tx, order, after, fill, detail=detail).sequence
         tx.insert_fill(fill, sequence)
         self._open.add_execution(tx, order.order_id, execution_id)

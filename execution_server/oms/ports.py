@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from execution_server.domain.orders import Order, OrderSpec, Side
-from execution_server.domain.positions import Position
+from execution_server.domain.positions import Position, PositionChange
 
 
 class Denial(Protocol):
@@ -28,7 +28,9 @@ class PortfolioListener(Protocol):
 
     def order_opened(self, order: Order) -> None: ...
 
-    def order_filled(self, order_before: Order, quantity: Decimal, price: Decimal) -> None: ...
+    def order_filled(
+        self, order_before: Order, quantity: Decimal, price: Decimal, change: PositionChange | None = None
+    ) -> None: ...
 
     def order_closed(self, order: Order) -> None: ...
 
@@ -44,6 +46,8 @@ class PortfolioListener(Protocol):
 
 class PositionLedger(Protocol):
     """The position book (positions/tracker.py): a fill's positions are computed there, once."""
+
+    def get(self, strategy_id: str, symbol: str) -> Position: ...
 
     def fill_outcome(
         self, strategy_id: str, symbol: str, side: Side, quantity: Decimal, price: Decimal

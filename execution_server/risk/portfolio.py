@@ -35,6 +35,7 @@ from decimal import Decimal
 
 from execution_server.domain.money import ZERO, average
 from execution_server.domain.orders import Order, Side
+from execution_server.domain.positions import Position, PositionChange
 from execution_server.risk.books import EMPTY_TOTALS, Book, ExposureSnapshot, PositionSnapshot, Totals
 
 
@@ -105,10 +106,14 @@ class PortfolioView:
         self._open[order.order_id] = _OpenOrder(spec.strategy_id, spec.symbol, spec.side, order.remaining_quantity)
         self._shift_open(spec.strategy_id, spec.symbol, spec.side, order.remaining_quantity, +1)
 
-    def order_filled(self, order_before: Order, quantity: Decimal, price: Decimal) -> None:
+    def order_filled(
+        self, order_before: Order, quantity: Decimal, price: Decimal, change: PositionChange | None = None
+    ) -> None:
         """Apply one execution of `quantity` at `price` to `order_before` (the order as it
         was before this fill). A fill that arrives after the order was closed (it raced a
-        cancel) still moves the position; it just has no open remainder left to release."""
+        cancel) still moves the position; it just has no open remainder left to release.
+        `change` is the strategy position's change as the OMS computed it (domain apply_fill):
+        read, not computed again; without it the same domain maths runs on this line."""
         strategy_id, symbol, side = order_before.strategy_id, order_before.symbol, order_before.side
         open_order = self._open.get(order_before.order_id)
         if open_order is not None:
@@ -120,7 +125,7 @@ class PortfolioView:
             self._shift_open(strategy_id, symbol, side, -released, -1 if closes else 0)
         if symbol not in self._marks:
             self.on_price(symbol, price)
-        self._trade(strategy_id, symbol, side.sign * quantity, price)
+        self._trade(strategy_id, symbol, side, quantity, price, change)
 
     def order_closed(self, order: Order) -> None:
         """Release what is left of an order that will not fill any more. Idempotent."""
@@ -278,10 +283,16 @@ class PortfolioView:
             scope.open_orders += count
             self._shift(scope, book, mark, ZERO, buy, sell)
 
-    def _trade(self, strategy_id: str, symbol: str, signed_quantity: Decimal, price: Decimal) -> None:
+    def _trade(
+        self, strategy_id: str, symbol: str, side: Side, quantity: Decimal, price: Decimal, change: PositionChange | None
+    ) -> None:
         totals, book = self._line(strategy_id, symbol)
         account_book = self._line(None, symbol)[1]
-        realized, new_cost = _average_cost(book.quantity, book.cost, signed_quantity, price)
+        if change is None:
+            held = Position(symbol, book.quantity, average(book.cost, book.quantity) if book.quantity else None)
+            change = PositionChange.of(held, side, quantity, price)
+        realized, new_cost = change.realized, change.cost_after
+        signed_quantity = side.sign * quantity
         account_book.cost += new_cost - book.cost
         book.cost = new_cost
         mark = self._marks.get(symbol, ZERO)
@@ -326,18 +337,3 @@ def _cost(scope: Totals) -> Decimal:
 
 def _gross(book: Book, mark: Decimal) -> Decimal:
     return max(abs(book.quantity + book.open_buy), abs(book.quantity - book.open_sell)) * mark
-
-
-def _average_cost(quantity: Decimal, cost: Decimal, signed: Decimal, price: Decimal) -> tuple[Decimal, Decimal]:
-    """Realised P&L and the new cost basis after trading `signed` at `price` (average-cost method)."""
-    if not quantity or (quantity > 0) == (signed > 0):
-        return ZERO, cost + signed * price
-    closed = min(abs(signed), abs(quantity))
-    entry = average(cost, quantity)  # the one rounding; products and sums below are exact
-    realized = closed * (price - entry) * (1 if quantity > 0 else -1)
-    remaining = quantity + signed
-    if not remaining:
-        return realized, ZERO
-    if (remaining > 0) == (quantity > 0):
-        return realized, entry * remaining
-    return realized, remaining * price  # crossed through zero: the rest opens at this price

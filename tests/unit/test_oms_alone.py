@@ -51,7 +51,7 @@ class FakePortfolio:
     def order_opened(self, order: Order) -> None:
         self.calls.append(("opened", order.client_order_id))
 
-    def order_filled(self, order_before: Order, quantity: Decimal, price: Decimal) -> None:
+    def order_filled(self, order_before: Order, quantity: Decimal, price: Decimal, change: object = None) -> None:
         self.calls.append(("filled", order_before.client_order_id))
 
     def order_closed(self, order: Order) -> None:
