@@ -56,6 +56,9 @@ async def trading_stream(emulator: AlpacaEmulator, frames: list[dict[str, Any]],
 
     stream.subscribe_trade_updates(collect)
     task = asyncio.create_task(stream._run_forever())
+    # A stop_ws() before _run_forever got going is forgotten by the SDK (it resets its stop
+    # flag and drains its stop queue on entry): wait until it has begun.
+    await wait_for(lambda: stream._stop_stream_event is not None)
     try:
         yield stream
     finally:

@@ -85,7 +85,7 @@ class Controls:
             "positions": self.exchange.positions(),
             "account": self.exchange.account(),
             "stream": {"connections": len(self.hub.connections), "listeners": self.hub.listeners(),
-                       "authentications": self.hub.authentications},
+                       "authentications": self.hub.authentications, "refusals": self.hub.refusals},
         }
 
     async def handle(self, request: Request) -> Response:

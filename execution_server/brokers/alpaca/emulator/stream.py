@@ -57,6 +57,7 @@ class StreamHub:
         self.config = config
         self.connections: set[StreamConnection] = set()
         self.authentications = 0  # successful handshakes, first connection and reconnects alike
+        self.refusals = 0  # authenticate messages with the wrong key or secret
         self.changed = asyncio.Event()
 
     def publish(self, data: dict[str, Any]) -> None:
@@ -133,6 +134,7 @@ class StreamHub:
             status = "authorized" if ok else "unauthorized"
             connection.send({"stream": "authorization", "data": {"status": status, "action": "authenticate"}})
             if not ok:
+                self.refusals += 1
                 connection.close(1008, "unauthorized")
                 return
             connection.authorized = True
