@@ -17,6 +17,8 @@ from alpaca.trading.requests import (
 
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
 
+from .conftest import make_client
+
 ALL_TIF = list(TimeInForce)
 
 
@@ -209,3 +211,10 @@ def test_positions_close_and_account(emulator: AlpacaEmulator, client: TradingCl
 def test_clock_parses(client: TradingClient) -> None:
     clock = client.get_clock()
     assert clock.is_open is True and clock.next_close > clock.timestamp and clock.next_open > clock.timestamp
+
+
+@pytest.mark.parametrize("status", ["accepted", "new"])
+def test_the_submit_reply_status_is_configurable(status: str) -> None:
+    with AlpacaEmulator(submit_status=status) as emulator:
+        order = make_client(emulator).submit_order(_request("limit", TimeInForce.DAY))
+    assert order.status.value == status

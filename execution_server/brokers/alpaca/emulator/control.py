@@ -10,7 +10,7 @@ from execution_server.brokers.alpaca.emulator.exchange import Exchange, Rejectio
 from execution_server.brokers.alpaca.emulator.faults import FaultPlan
 from execution_server.brokers.alpaca.emulator.http11 import Request, Response
 from execution_server.brokers.alpaca.emulator.stream import StreamHub
-from execution_server.brokers.alpaca.emulator.wire import UNPROCESSABLE, ApiError, encode, parse_body, to_decimal
+from execution_server.brokers.alpaca.emulator.wire import ApiError, encode, parse_body, to_decimal
 
 
 class Controls:
@@ -56,10 +56,7 @@ class Controls:
 
     def cancel_order(self, order_id: str, notify: bool = True) -> None:
         """Cancel an order behind the service's back; `notify=False` loses the `canceled` event."""
-        order = self.exchange.get(order_id)
-        if not order.is_open:
-            raise ApiError(422, "order is not cancelable", UNPROCESSABLE)
-        self.exchange._finish(order, "canceled", notify=bool(notify))
+        self.exchange.cancel_behind(order_id, bool(notify))
 
     def set_position(self, symbol: str, qty: Any, avg_entry_price: Any = None) -> None:
         """Change a position behind the service's back: no order, no event, no cash."""

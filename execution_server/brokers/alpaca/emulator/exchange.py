@@ -94,14 +94,14 @@ class Exchange:
                 return order
         raise ApiError(404, "order not found", NOT_FOUND)
 
-    def cancel(self, order_id: str, notify: bool = True) -> None:
+    def cancel(self, order_id: str) -> None:
         """DELETE /v2/orders/{id}: 204 or a 404/422 ApiError (§8 for the pending states)."""
         order = self.get(order_id)
         if order.status in NOT_CANCELABLE or order.status == "pending_replace":
             raise ApiError(422, "order is not cancelable", UNPROCESSABLE)
         if order.status == "pending_cancel":
             return
-        self._finish(order, "canceled", notify=notify)
+        self._finish(order, "canceled")
 
     def cancel_all(self) -> list[dict[str, Any]]:
         results = []
@@ -198,6 +198,13 @@ class Exchange:
         for order in expiring:
             self._finish(order, "expired")
         return len(expiring)
+
+    def cancel_behind(self, order_id: str, notify: bool) -> None:
+        """Alpaca cancels on its own (a halt, an admin); `notify=False`: the event is lost."""
+        order = self.get(order_id)
+        if not order.is_open:
+            raise ApiError(422, "order is not cancelable", UNPROCESSABLE)
+        self._finish(order, "canceled", notify=notify)
 
     def set_position(self, symbol: str, qty: Decimal, avg_entry_price: Decimal | None) -> None:
         self.portfolio.set_holding(symbol, qty, avg_entry_price if avg_entry_price is not None else self.price(symbol))
