@@ -29,8 +29,8 @@ def _true(value: str | None) -> bool:
 def _moment(name: str, value: str | None) -> datetime | None:
     if not value:
         return None
-    try:
-        moment = datetime.fromisoformat(value)
+    try:  # a hand-typed `+00:00` arrives as a space once the query is decoded
+        moment = datetime.fromisoformat(value.replace(" ", "+"))
     except ValueError:
         raise invalid(f"invalid {name}: {value}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
