@@ -218,3 +218,13 @@ def test_the_submit_reply_status_is_configurable(status: str) -> None:
     with AlpacaEmulator(submit_status=status) as emulator:
         order = make_client(emulator).submit_order(_request("limit", TimeInForce.DAY))
     assert order.status.value == status
+
+
+def test_submission_times_are_strictly_increasing(client: TradingClient) -> None:
+    # Orders within one microsecond must not tie, or after/until and direction would be ambiguous.
+    sent = [client.submit_order(_request("limit", TimeInForce.GTC)).id for _ in range(20)]
+    listed = client.get_orders(GetOrdersRequest(direction="asc"))
+    assert [o.id for o in listed] == sent
+    times = [o.submitted_at for o in listed]
+    assert all(a < b for a, b in zip(times, times[1:]))
+    assert [o.id for o in client.get_orders(GetOrdersRequest(direction="desc"))] == sent[::-1]

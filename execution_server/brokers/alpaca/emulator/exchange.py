@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +46,7 @@ class Exchange:
         self.sinks: list[EventSink] = []
         self.submissions: list[dict[str, Any]] = []  # every POST /v2/orders body that arrived
         self.next_rejections: list[Rejection] = []
+        self._last_moment = now()
 
     # ---- orders -------------------------------------------------------------------------
 
@@ -60,7 +62,7 @@ class Exchange:
             raise ApiError(rejection.status, rejection.message, rejection.code)
         order = EmulatedOrder(
             **fields, client_order_id=client_order_id, asset_id=self._asset(fields["symbol"]),
-            status=self.config.submit_status, submitted_at=now(),
+            status=self.config.submit_status, submitted_at=self._now(),
         )
         self.orders[order.id] = order
         reply = order.to_json()
@@ -127,12 +129,12 @@ class Exchange:
             qty=changes.get("qty", old.qty), notional=None,
             limit_price=changes.get("limit_price", old.limit_price),
             stop_price=changes.get("stop_price", old.stop_price), extended_hours=old.extended_hours,
-            status=self.config.submit_status, submitted_at=now(), replaces=old.id,
+            status=self.config.submit_status, submitted_at=self._now(), replaces=old.id,
             position_intent=old.position_intent,
         )
         self.orders[new.id] = new
         old.replaced_by = new.id
-        old.replaced_at = now()
+        old.replaced_at = self._now()
         self._set_status(old, "replaced")
         self._emit("replaced", old)
         self._accept(new)
@@ -274,9 +276,16 @@ class Exchange:
     def _asset(self, symbol: str) -> str:
         return self.asset_ids.setdefault(symbol, str(uuid.uuid4()))
 
+    def _now(self) -> datetime:
+        """Strictly increasing: submission order is the time order, even within a microsecond,
+        so that `after`/`until` and `direction` are unambiguous."""
+        moment = max(now(), self._last_moment + timedelta(microseconds=1))
+        self._last_moment = moment
+        return moment
+
     def _set_status(self, order: EmulatedOrder, status: str) -> None:
         order.status = status
-        order.updated_at = now()
+        order.updated_at = self._now()
 
     def _finish(self, order: EmulatedOrder, status: str, notify: bool = True) -> None:
         self._set_status(order, status)
@@ -286,7 +295,7 @@ class Exchange:
             self._emit(status, order)
 
     def _emit(self, event: str, order: EmulatedOrder, fill: dict[str, Any] | None = None) -> None:
-        data = {"event": event, "timestamp": timestamp(order.updated_at or now()), **(fill or {}),
+        data = {"event": event, "timestamp": timestamp(order.updated_at or self._now()), **(fill or {}),
                 "order": order.to_json()}
         for sink in list(self.sinks):
             sink(data)
