@@ -1,4 +1,4 @@
-"""`execution-server serve | migrate | check-config`; `python -m execution_server` is the same."""
+"""`execution-server serve | migrate | check-config | health | alpaca-emulator`; `python -m execution_server` is the same."""
 
 from __future__ import annotations
 
@@ -24,9 +24,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("check-config", help="validate the configuration and print it, secrets masked")
     health = commands.add_parser("health", help="ask a running server's grpc.health.v1 service; exit 0 if SERVING")
     health.add_argument("--address", default=None, help="host:port (default: EXECUTION_GRPC_ADDRESS)")
+    emulator = commands.add_parser("alpaca-emulator", help="serve a loopback emulator of Alpaca's Trading API")
+    emulator.add_argument("--port", type=int, required=True, help="REST and stream port (0: a free one)")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--key", default="KEY", help="the API key id clients must send")
+    emulator.add_argument("--secret", default="SECRET", help="the API secret clients must send")
+    emulator.add_argument("--strict-stream", action="store_true", help="HTTP 429 on a second stream connection")
+    emulator.add_argument("--rate-limit", type=int, default=None, help="requests per minute, then 429")
     arguments = parser.parse_args(argv)
     if arguments.command == "health":
         return asyncio.run(_health(arguments.address))
+    if arguments.command == "alpaca-emulator":
+        return asyncio.run(_alpaca_emulator(arguments))
     try:
         settings = load_settings()
     except ConfigError as error:
@@ -90,6 +99,31 @@ async def _serve(settings: Settings) -> int:
     except OSError as error:
         print(f"execution-server: cannot start: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+async def _alpaca_emulator(arguments: argparse.Namespace) -> int:
+    # Needs no settings and no database: a user tries EXECUTION_BROKER=alpaca without keys.
+    from execution_server.brokers.alpaca.emulator import EmulatorConfig, EmulatorServer
+
+    config = EmulatorConfig(
+        key=arguments.key, secret=arguments.secret, strict_stream=arguments.strict_stream,
+        rate_limit_per_minute=arguments.rate_limit,
+    )
+    server = EmulatorServer(config)
+    try:
+        await server.start(arguments.host, arguments.port)
+    except OSError as error:
+        print(f"execution-server: cannot start the Alpaca emulator: {error}", file=sys.stderr)
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    print(f"alpaca emulator: REST {server.rest_url} stream {server.stream_url} "
+          f"control {server.rest_url}/_emulator/", flush=True)
+    await stop.wait()
+    await server.stop()
     return 0
 
 
