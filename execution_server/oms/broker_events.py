@@ -185,10 +185,10 @@ class BrokerEventApplier:
 
     async def _adopt_status(self, tx: Transaction, order: Order, broker_order: BrokerOrder, source: str) -> Order:
         if order.status.is_terminal:
-            return order
+            return order  # closed here: the broker's view may add fills (above), never a new state
         if broker_order.status is OrderStatus.CANCELLED:
             return await self._close(tx, order, OrderStatus.CANCELLED, broker_order.reason or f"{source}: cancelled at the broker", broker_order.broker_status)
-        if broker_order.status is OrderStatus.REJECTED and order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
+        if broker_order.status is OrderStatus.REJECTED and self._lifecycle.allows(order, REJECT):
             return await self._close(tx, order, OrderStatus.REJECTED, broker_order.reason or source, broker_order.broker_status)
         return await self._lifecycle.accept(tx, order, broker_order.broker_order_id, broker_order.broker_status)
 

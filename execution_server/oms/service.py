@@ -24,7 +24,7 @@ from execution_server.brokers.base import (
     CancelRefused,
     SubmissionOutcomeUnknown,
 )
-from execution_server.domain.orders import Order, OrderSpec, OrderStatus
+from execution_server.domain.orders import REJECT, Order, OrderSpec, OrderStatus
 from execution_server.oms.errors import (
     ClientOrderIdConflict,
     InvalidPageToken,
@@ -184,7 +184,7 @@ class OrderService:
         order = self._open.get(order_id) or await tx.get_order(order_id)
         if order is None:
             raise OrderNotFound(order_id)
-        if order.status is not OrderStatus.PENDING and order.status is not OrderStatus.SUBMITTED:
+        if not self._lifecycle.allows(order, REJECT):
             # The stream got there first (its fill or cancel is the broker's last word, newer
             # than this answer to the submission): the answer is recorded as no change.
             log.info("order %s: the broker's refusal (%s) came after it was %s; left %s",
