@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlparse
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
@@ -22,6 +21,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from execution_server.config_fields import (
     SECRET,
+    AlpacaUrl,
+    AlpacaDataUrl,
+    AlpacaStreamUrl,
     ClockTime,
     ConfigError,
     DatabaseUrl,
@@ -32,6 +34,7 @@ from execution_server.config_fields import (
     StatePath,
     check_outcomes,
     mask_url_password,
+    url_kind,
     money,
     positive_seconds,
 )
@@ -42,6 +45,7 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/execution.db"
 DEFAULT_GRPC_ADDRESS = "127.0.0.1:50051"
 PAPER_URL = "https://paper-api.alpaca.markets"
 LIVE_URL = "https://api.alpaca.markets"
+DATA_URL = "https://data.alpaca.markets"  # market data, for paper and live accounts alike
 
 __all__ = [
     "ConfigError", "ReconcileConfig", "Settings", "SimulatorConfig", "StreamConfig",
@@ -119,7 +123,9 @@ class StreamConfig:
 
 ENV_NAMES = {"grpc_address": "EXECUTION_GRPC_ADDRESS", "broker": "EXECUTION_BROKER",
              "database_url": "EXECUTION_DATABASE_URL", "trading_mode": "TRADING_MODE",
-             "alpaca_base_url": "ALPACA_BASE_URL", "migrate_on_start": "EXECUTION_MIGRATE_ON_START"}
+             "alpaca_api_key": "ALPACA_API_KEY", "alpaca_secret_key": "ALPACA_SECRET_KEY",
+             "alpaca_base_url": "ALPACA_BASE_URL", "alpaca_stream_url": "ALPACA_STREAM_URL",
+             "alpaca_data_url": "ALPACA_DATA_URL", "migrate_on_start": "EXECUTION_MIGRATE_ON_START"}
 
 
 def _grpc_address(value: Any) -> str:
@@ -148,9 +154,13 @@ class Settings(BaseSettings):
     broker: Annotated[str, _one_of("EXECUTION_BROKER", "simulated", "alpaca")] = "simulated"
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL
     trading_mode: str = "PAPER"
+    # Alpaca's: from ALPACA_* or the file's [alpaca] table (api_key, secret_key, base_url, ...).
     alpaca_api_key: str = ""
     alpaca_secret_key: str = ""
-    alpaca_base_url: str = PAPER_URL
+    alpaca_base_url: AlpacaUrl = PAPER_URL
+    # Empty: derived from the base URL (effective_alpaca_stream_url), as Alpaca's own are.
+    alpaca_stream_url: AlpacaStreamUrl = ""
+    alpaca_data_url: AlpacaDataUrl = DATA_URL
     config_path: Path | None = None
     migrate_on_start: bool = True
     log_level: str = "INFO"
@@ -208,10 +218,24 @@ class Settings(BaseSettings):
         for secret in ("alpaca_api_key", "alpaca_secret_key"):
             shown[secret] = SECRET if shown[secret] else ""
         shown["database_url"] = mask_url_password(self.database_url)
+        shown["effective_alpaca_stream_url"] = self.effective_alpaca_stream_url
         shown["simulator"]["effective_reference_prices"] = {
             symbol: format_decimal(price) for symbol, price in sorted(self.simulator.effective_reference_prices.items())
         }
         return shown
+
+    @property
+    def effective_alpaca_stream_url(self) -> str:
+        """The trade_updates websocket: as configured, or the base URL's host with https→wss,
+        http→ws and the path /stream (Alpaca's own pairs: paper-api…/stream, api…/stream)."""
+        if self.alpaca_stream_url:
+            return self.alpaca_stream_url
+        scheme, _, rest = self.alpaca_base_url.partition("://")
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/stream"
+
+
+# Which URLs each mode may trade on. A loopback URL is the emulator, never a real account: paper.
+_MODE_KINDS = {"PAPER": ("paper", "loopback"), "LIVE": ("live",)}
 
 
 def _validate_alpaca(settings: Settings) -> None:
@@ -219,16 +243,18 @@ def _validate_alpaca(settings: Settings) -> None:
         raise ConfigError("ALPACA_API_KEY", "required when EXECUTION_BROKER=alpaca")
     if not settings.alpaca_secret_key:
         raise ConfigError("ALPACA_SECRET_KEY", "required when EXECUTION_BROKER=alpaca")
-    url = settings.alpaca_base_url.rstrip("/")
-    is_paper = "paper" in urlparse(url).netloc
-    if settings.trading_mode == "LIVE" and is_paper:
-        raise ConfigError("TRADING_MODE", f"LIVE with a paper base URL (ALPACA_BASE_URL={url})")
-    if settings.trading_mode == "PAPER" and url == LIVE_URL:
-        raise ConfigError("TRADING_MODE", f"PAPER with the live base URL (ALPACA_BASE_URL={url})")
-    raise ConfigError(
-        "EXECUTION_BROKER",
-        "the Alpaca adapter is not built yet in this version; use 'simulated'",
-    )
+    mode, url = settings.trading_mode, settings.alpaca_base_url
+    kind = url_kind(url)
+    if kind == "other":
+        raise ConfigError("ALPACA_BASE_URL", f"{url} is neither Alpaca's paper URL ({PAPER_URL}), its live URL ({LIVE_URL}) nor a loopback one")
+    if kind not in _MODE_KINDS[mode]:
+        described = "the live base URL" if kind == "live" else "a paper base URL" + (" (loopback counts as paper)" if kind == "loopback" else "")
+        raise ConfigError("TRADING_MODE", f"{mode} with {described} (ALPACA_BASE_URL={url})")
+    # The stream must be the same account's: REST on paper and events from live (or the
+    # reverse) would book one account's fills against the other's orders.
+    stream = settings.effective_alpaca_stream_url
+    if url_kind(stream) not in _MODE_KINDS[mode]:
+        raise ConfigError("ALPACA_STREAM_URL", f"{stream} is not a {mode.lower()} stream URL, as ALPACA_BASE_URL={url} is")
 
 
 def _name_of(location: tuple[str, ...], sources: tuple[Any, ...]) -> str:

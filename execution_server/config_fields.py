@@ -6,6 +6,7 @@ same reason, with the same words, wherever it is written."""
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -162,6 +163,58 @@ def mask_url_password(url: str) -> str:
     return url
 
 
+# --- Alpaca's URLs ---
+
+_PAPER_HOSTS = frozenset({"paper-api.alpaca.markets"})
+_LIVE_HOSTS = frozenset({"api.alpaca.markets"})
+
+
+def url_kind(url: str) -> str:
+    """"paper", "live", "loopback" (the emulator) or "other", by host."""
+    host = (urlparse(url).hostname or "").lower()
+    if host in _PAPER_HOSTS:
+        return "paper"
+    if host in _LIVE_HOSTS:
+        return "live"
+    if host == "localhost":
+        return "loopback"
+    try:
+        return "loopback" if ipaddress.ip_address(host).is_loopback else "other"
+    except ValueError:
+        return "other"
+
+
+def _url(value: Any, secure: str, plain: str, path_allowed: bool) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a URL, got {type(value).__name__}")
+    url = value.strip().rstrip("/")
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError(f"not a URL: {url!r}") from None
+    if parsed.scheme not in (secure, plain) or not parsed.hostname:
+        raise ValueError(f"expected {secure}://host or {plain}://127.0.0.1:PORT, got {url!r}")
+    # The keys travel with every request: in clear only to this machine.
+    if parsed.scheme == plain and url_kind(url) != "loopback":
+        raise ValueError(f"{plain}:// only to a loopback host (the keys would travel in clear), got {url!r}")
+    if (parsed.path and not path_allowed) or parsed.query or parsed.fragment:
+        raise ValueError(f"give the host only (alpaca-py appends /v2/...), got {url!r}")
+    return url
+
+
+def alpaca_url(value: Any) -> str:
+    """A REST base URL, without a trailing slash (alpaca-py would write //v2/...)."""
+    return _url(value, "https", "http", path_allowed=False)
+
+
+def alpaca_stream_url(value: Any) -> str:
+    """The websocket URL, path included (alpaca-py appends nothing); empty: derived."""
+    if value in (None, ""):
+        return ""
+    return _url(value, "wss", "ws", path_allowed=True)
+
+
 Money = Annotated[Decimal, BeforeValidator(money)]
 PositiveMoney = Annotated[Decimal, BeforeValidator(positive_money)]
 PositiveSeconds = Annotated[float, BeforeValidator(positive_seconds)]
@@ -170,3 +223,6 @@ Fraction = Annotated[float, BeforeValidator(fraction)]
 StatePath = Annotated[Path | None, BeforeValidator(state_path)]
 ClockTime = Annotated[str | None, BeforeValidator(clock_time)]
 DatabaseUrl = Annotated[str, BeforeValidator(database_url)]
+AlpacaUrl = Annotated[str, BeforeValidator(alpaca_url)]
+AlpacaDataUrl = Annotated[str, BeforeValidator(alpaca_url)]
+AlpacaStreamUrl = Annotated[str, BeforeValidator(alpaca_stream_url)]

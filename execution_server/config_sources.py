@@ -33,6 +33,8 @@ VARIABLES: Mapping[str, Location] = {
     "ALPACA_API_KEY": ("alpaca_api_key",),
     "ALPACA_SECRET_KEY": ("alpaca_secret_key",),
     "ALPACA_BASE_URL": ("alpaca_base_url",),
+    "ALPACA_STREAM_URL": ("alpaca_stream_url",),
+    "ALPACA_DATA_URL": ("alpaca_data_url",),
 }
 # EXECUTION_* is ours: a misspelt variable silently ignored is a setting that does not exist.
 # EXECUTION_TEST_* belongs to the test suite (EXECUTION_TEST_DATABASE_URL) and is never read here.
@@ -40,9 +42,18 @@ VARIABLES: Mapping[str, Location] = {
 OWN_PREFIX = "EXECUTION_"
 TEST_PREFIX = "EXECUTION_TEST_"
 
-SECTIONS = ("server", "simulator", "reconcile", "stream", "risk")
-# [server] holds the top-level settings, except those that are not the file's to say.
-NOT_IN_FILE = frozenset({"config_path", "alpaca_api_key", "alpaca_secret_key"})
+SECTIONS = ("server", "simulator", "reconcile", "stream", "risk", "alpaca")
+# The [alpaca] table's keys, and the top-level settings they are: the broker's own words, as in
+# ALPACA_*, rather than a section of the model (its values are checked together with the mode).
+ALPACA_KEYS: Mapping[str, str] = {
+    "api_key": "alpaca_api_key",
+    "secret_key": "alpaca_secret_key",
+    "base_url": "alpaca_base_url",
+    "stream_url": "alpaca_stream_url",
+    "data_url": "alpaca_data_url",
+}
+# [server] holds the top-level settings, except those that are not the file's to say there.
+NOT_IN_FILE = frozenset({"config_path", *ALPACA_KEYS.values()})
 
 
 class EnvironmentSource(PydanticBaseSettingsSource):
@@ -97,6 +108,8 @@ class TomlFileSource(PydanticBaseSettingsSource):
                 raise ConfigError(table, f"expected a [{table}] table")
             if table == "server":
                 values.update(self._server(content))
+            elif table == "alpaca":
+                values.update(self._alpaca(content))
             else:
                 values[table] = content
         values["config_path"] = self.path
@@ -105,11 +118,22 @@ class TomlFileSource(PydanticBaseSettingsSource):
     def _server(self, table: dict[str, Any]) -> dict[str, Any]:
         known = sorted(set(self.settings_cls.model_fields) - set(SECTIONS) - NOT_IN_FILE)
         for key in table:
+            if key in ALPACA_KEYS.values():
+                raise ConfigError(f"server.{key}", f"write it in the [alpaca] table, as {key.removeprefix('alpaca_')}")
             if key not in known:
                 raise ConfigError(f"server.{key}", f"unknown setting (known: {', '.join(known)})")
         return dict(table)
 
+    def _alpaca(self, table: dict[str, Any]) -> dict[str, Any]:
+        for key in table:
+            if key not in ALPACA_KEYS:
+                raise ConfigError(f"alpaca.{key}", f"unknown setting (known: {', '.join(ALPACA_KEYS)})")
+        return {ALPACA_KEYS[key]: value for key, value in table.items()}
+
     def name_of(self, location: Location) -> str | None:
+        for key, field_name in ALPACA_KEYS.items():
+            if location[0] == field_name and key in self.document.get("alpaca", {}):
+                return f"alpaca.{key}"
         if location[0] in SECTIONS and location[0] in self.document:
             return ".".join(location)
         if location[0] in self.document.get("server", {}):

@@ -27,5 +27,8 @@ def build_broker(settings: Settings) -> BrokerClient:
                 starting_cash=sim.starting_cash,
             )
         )
-    # The Alpaca adapter (alpaca-py against the broker or its loopback emulator) plugs in here.
+    if settings.broker == "alpaca":
+        # The settings are complete and consistent (config.py checked them); the adapter's I/O,
+        # AlpacaClient on brokers/alpaca's mapping, errors and rate_limit, plugs in here.
+        raise ConfigError("EXECUTION_BROKER", "the Alpaca adapter is not built yet in this version; use 'simulated'")
     raise ConfigError("EXECUTION_BROKER", f"no adapter for {settings.broker!r} in this version")

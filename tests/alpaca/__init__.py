@@ -1,0 +1,1 @@
+"""The Alpaca adapter's pure parts: tables, translations, the request budget."""
