@@ -13,7 +13,6 @@ from alpaca.trading.requests import MarketOrderRequest
 from tests.process import free_port
 
 
-
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_cli_serves_the_emulator_until_a_signal(stop: signal.Signals) -> None:
