@@ -242,14 +242,7 @@ def test_a_restart_resumes_the_days_pnl_from_the_saved_openings_and_the_days_fil
     for event in sequence:
         apply(event, before, scratch)
 
-    after = PortfolioView()
-    for symbol in SYMBOLS:
-        after.on_price(symbol, before.mark(symbol))
-    for strategy in STRATEGIES:
-        for symbol in SYMBOLS:
-            position = before.position(strategy, symbol)
-            if position.quantity:
-                after.position_adjusted(strategy, symbol, position.quantity, position.average_price)
+    after = rebuilt(before)
     after.resume_day(before.opening_values(), {t: cash for t, cash in scratch.day_cash.items() if cash})
 
     for strategy in STRATEGIES:
