@@ -168,7 +168,7 @@ class Application:
         self._to_release.extend(part.stop for part in background)
         services: dict = {
             EXECUTION_SERVICE: ExecutionServicer(
-                self.orders, self.book, self.reconciler, self.fanout,
+                self.orders, self.book, self.reconciler, self.fanout, self.broker.account,
                 batch_interval=settings.stream.batch_interval_seconds,
                 catch_up_send_slots=settings.stream.catch_up_send_slots,
             ),

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from execution.v1 import execution_pb2 as pb
+from execution_server.brokers.base import BrokerAccount
 from execution_server.domain.events import OrderUpdate
 from execution_server.domain.money import format_decimal
 from execution_server.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
@@ -134,6 +135,14 @@ def update_to_proto(update: OrderUpdate) -> pb.StreamOrderUpdatesResponse:
 def encode_update(update: OrderUpdate) -> bytes:
     """The one serialisation of an update: fan-out sends these bytes to every subscriber."""
     return update_to_proto(update).SerializeToString()
+
+
+def account_to_proto(account: BrokerAccount) -> pb.GetAccountResponse:
+    return pb.GetAccountResponse(
+        cash=format_decimal(account.cash),
+        buying_power=format_decimal(account.buying_power),
+        equity=format_decimal(account.equity),
+    )
 
 
 def position_to_proto(position: Position, strategy_id: str) -> pb.Position:

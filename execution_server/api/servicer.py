@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 import grpc
@@ -14,6 +14,7 @@ from execution_server.api import convert, validation
 from execution_server.api.errors import translate_errors, translate_stream_errors
 from execution_server.api.send_slots import SendSlots
 from execution_server.api.stream_encoding import SharedBatchMessages
+from execution_server.brokers.base import BrokerAccount
 from execution_server.domain.positions import Position
 from execution_server.events.fanout import Fanout
 from execution_server.oms.service import OrderService
@@ -39,6 +40,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         positions: PositionSource,
         reconciler: Reconciler,
         fanout: Fanout,
+        account: Callable[[], Awaitable[BrokerAccount]],
         *,
         batch_interval: float = 0.0,
         catch_up_send_slots: int = 16,
@@ -47,6 +49,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         self._positions = positions
         self._reconciler = reconciler
         self._fanout = fanout
+        self._account = account  # the broker's own figures: BrokerClient.account
         self._batch_interval = batch_interval  # seconds between two batch messages, at least
         self._batch_messages = SharedBatchMessages()
         self._slots = SendSlots(catch_up_send_slots)  # shared by every reader that is behind
@@ -138,6 +141,10 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         return pb.GetPositionsResponse(
             positions=[convert.position_to_proto(position, request.strategy_id) for position in positions]
         )
+
+    @translate_errors
+    async def GetAccount(self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext) -> pb.GetAccountResponse:
+        return convert.account_to_proto(await self._account())
 
     @translate_errors
     async def Reconcile(self, request: pb.ReconcileRequest, context: grpc.aio.ServicerContext) -> pb.ReconcileResponse:

@@ -321,6 +321,20 @@ class ListReconcileRunsResponse(_message.Message):
     runs: _containers.RepeatedCompositeFieldContainer[ReconcileResponse]
     def __init__(self, runs: _Optional[_Iterable[_Union[ReconcileResponse, _Mapping]]] = ...) -> None: ...
 
+class GetAccountRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetAccountResponse(_message.Message):
+    __slots__ = ("cash", "buying_power", "equity")
+    CASH_FIELD_NUMBER: _ClassVar[int]
+    BUYING_POWER_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_FIELD_NUMBER: _ClassVar[int]
+    cash: str
+    buying_power: str
+    equity: str
+    def __init__(self, cash: _Optional[str] = ..., buying_power: _Optional[str] = ..., equity: _Optional[str] = ...) -> None: ...
+
 class Discrepancy(_message.Message):
     __slots__ = ("kind", "symbol", "local_quantity", "broker_quantity", "order_id", "detail", "client_order_id")
     KIND_FIELD_NUMBER: _ClassVar[int]

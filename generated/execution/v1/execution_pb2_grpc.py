@@ -81,6 +81,11 @@ class ExecutionServiceStub:
                 request_serializer=execution_dot_v1_dot_execution__pb2.ListReconcileRunsRequest.SerializeToString,
                 response_deserializer=execution_dot_v1_dot_execution__pb2.ListReconcileRunsResponse.FromString,
                 _registered_method=True)
+        self.GetAccount = channel.unary_unary(
+                '/execution.v1.ExecutionService/GetAccount',
+                request_serializer=execution_dot_v1_dot_execution__pb2.GetAccountRequest.SerializeToString,
+                response_deserializer=execution_dot_v1_dot_execution__pb2.GetAccountResponse.FromString,
+                _registered_method=True)
 
 
 class ExecutionServiceServicer:
@@ -153,6 +158,13 @@ class ExecutionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAccount(self, request, context):
+        """The broker account as the broker reports it now: cash, buying power, equity (decimal strings).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -200,6 +212,11 @@ def add_ExecutionServiceServicer_to_server(servicer, server):
                     servicer.ListReconcileRuns,
                     request_deserializer=execution_dot_v1_dot_execution__pb2.ListReconcileRunsRequest.FromString,
                     response_serializer=execution_dot_v1_dot_execution__pb2.ListReconcileRunsResponse.SerializeToString,
+            ),
+            'GetAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccount,
+                    request_deserializer=execution_dot_v1_dot_execution__pb2.GetAccountRequest.FromString,
+                    response_serializer=execution_dot_v1_dot_execution__pb2.GetAccountResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -447,6 +464,33 @@ class ExecutionService:
             '/execution.v1.ExecutionService/ListReconcileRuns',
             execution_dot_v1_dot_execution__pb2.ListReconcileRunsRequest.SerializeToString,
             execution_dot_v1_dot_execution__pb2.ListReconcileRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/execution.v1.ExecutionService/GetAccount',
+            execution_dot_v1_dot_execution__pb2.GetAccountRequest.SerializeToString,
+            execution_dot_v1_dot_execution__pb2.GetAccountResponse.FromString,
             options,
             channel_credentials,
             insecure,
