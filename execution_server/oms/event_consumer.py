@@ -51,6 +51,10 @@ class CutUnavailable(Exception):
     """No consistent cut could be made (the stream dropped, or reconnected, between the markers)."""
 
 
+class CutNotReached(Exception):
+    """The events before the closing marker were not all applied in time (the store refuses them)."""
+
+
 @dataclass(slots=True)
 class _Window:
     opening: object
@@ -210,7 +214,7 @@ class BrokerEventConsumer:
     async def held_at(self, opening: object | None, closing: object | None, timeout: float) -> AsyncIterator[Moved]:
         """Wait until every event before the closing marker is applied, and hold the rest while
         the body runs. Yields what moved between the markers. Raises CutUnavailable when no cut
-        can be made, TimeoutError when the events before it are not applied in time."""
+        can be made, CutNotReached when the events before it are not applied in time."""
         window = self._windows.get(opening) if opening is not None else None
         if window is None or closing is None:
             self._windows.pop(opening, None)
@@ -220,8 +224,11 @@ class BrokerEventConsumer:
         window.reached.add_done_callback(lambda reached: reached.cancelled() or reached.exception())  # retrieved
         self._windows[closing] = window
         try:
-            async with asyncio.timeout(timeout):
-                moved = await asyncio.shield(window.reached)
+            try:
+                async with asyncio.timeout(timeout):
+                    moved = await asyncio.shield(window.reached)
+            except TimeoutError:
+                raise CutNotReached(f"events before the cut not applied within {timeout} s") from None
             yield moved
         finally:
             window.release.set()

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from execution_server.brokers.base import BrokerClient, BrokerOrder, BrokerPosition
 from execution_server.domain.orders import Order, OrderStatus
 from execution_server.oms.broker_events import BrokerEventApplier
-from execution_server.oms.event_consumer import ANY_SYMBOL, BrokerEventConsumer, CutUnavailable, Moved
+from execution_server.oms.event_consumer import ANY_SYMBOL, BrokerEventConsumer, CutNotReached, CutUnavailable, Moved
 from execution_server.oms.ports import PortfolioListener
 from execution_server.oms.state import OpenOrders
 from execution_server.positions.tracker import PositionBook
@@ -100,7 +100,7 @@ class ReconcileRunner:
                     return await self._run_at(snapshot, moved, repair=repair, trigger=trigger)
             except CutUnavailable as why:
                 log.info("reconcile (%s): no cut on the event stream (%s); comparing after the events received", trigger, why)
-            except TimeoutError:
+            except CutNotReached:
                 raise StoreUnavailable(
                     "reconciliation needs every broker event received so far applied, and they are not yet: "
                     "is the database refusing writes? try again"

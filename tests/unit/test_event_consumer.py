@@ -14,7 +14,7 @@ import pytest
 
 from execution_server.backoff import Backoff
 from execution_server.brokers.base import OrderAccepted, OrderFilled, StreamConnected
-from execution_server.oms.event_consumer import BrokerEventConsumer, CutUnavailable
+from execution_server.oms.event_consumer import BrokerEventConsumer, CutNotReached, CutUnavailable
 from execution_server.store.writer import ChangeRefused, StoreUnavailable
 from tests.builders import an_order
 from tests.fakes import QuietBroker
@@ -128,3 +128,14 @@ async def test_a_reconnect_between_the_markers_abandons_the_cut(consumer) -> Non
 
 async def _now(value: list[str]) -> list[str]:
     return list(value)
+
+
+async def test_a_cut_whose_earlier_events_cannot_be_applied_is_not_reached(consumer) -> None:
+    events, broker, applier, calls = consumer
+    applier.fail = {"stuck": 10**9}  # the store refuses it for the whole test
+    broker.emit(a_fill("stuck"))
+    opening = events.open_window(broker.request_marker())
+    with pytest.raises(CutNotReached):
+        async with events.held_at(opening, broker.request_marker(), timeout=0.05):
+            pass
+    assert calls.degraded == [True]
