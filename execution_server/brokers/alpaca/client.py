@@ -142,6 +142,7 @@ class AlpacaClient:
         if self._closed:
             return
         self._closed = True
+        self._feed.stopping = True
         if self._stream_task is not None:
             await self._stream.stop_ws()
             await self._stream.close()  # wakes its receive at once, not at its 5 s poll
@@ -204,6 +205,11 @@ class AlpacaClient:
         memory only. The market-data client (alpaca-py's StockHistoricalDataClient, latest trade
         from ALPACA_DATA_URL) is not wired in yet: this is its seam."""
         return self._feed.prices.get(symbol)
+
+    @property
+    def description(self) -> str:
+        """For the start-up line: the broker, its mode and where it is; never the keys."""
+        return f"alpaca {'PAPER' if self.paper else 'LIVE'} at {self.base_url}"
 
     @property
     def stream_up(self) -> bool:

@@ -75,7 +75,7 @@ class EventFeed:
         self.book = OrderBook()
         self.prices: dict[str, Decimal] = {}
         self.up = False
-        self._ever_listened = False
+        self.stopping = False  # our own close: not an outage
         self._first_reported = False
         self._down_since: datetime | None = None
         self._last_event_at: datetime | None = None
@@ -95,7 +95,7 @@ class EventFeed:
         self._queue.put_nowait(_LISTENING)
 
     def on_closed(self) -> None:
-        if self.up:
+        if self.up and not self.stopping:
             log.warning("Alpaca's trade_updates stream went down; orders are still placed and settled over REST")
             self._down_since = self._clock()
         self.up = False
