@@ -56,3 +56,33 @@ async def test_a_limit_order_is_cancelled_and_a_rejection_carries_alpacas_words(
     assert "40310000" in rejected.reject_reason and "insufficient buying power" in rejected.reject_reason
     report = await service.execution.Reconcile(pb.ReconcileRequest(repair=False))
     assert not report.has_discrepancies, report
+
+
+async def test_a_5xx_on_submit_is_settled_by_lookup_never_sent_twice(service: Client, emulator: AlpacaEmulator) -> None:
+    emulator.fail_next(500, after_processing=True)
+    order = await service.place(client_order_id="grpc-5xx", quantity="3")
+    filled = await eventually(lambda: service.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+    assert filled.filled_quantity == "3"
+    assert len(emulator.submissions("grpc-5xx")) == 1
+    report = await service.execution.Reconcile(pb.ReconcileRequest(repair=False))
+    assert not report.has_discrepancies, report
+
+
+async def test_fills_while_the_stream_is_down_reach_the_books_after_the_reconnect(service: Client,
+                                                                                emulator: AlpacaEmulator) -> None:
+    await emulator.wait_for_listeners(1)
+    order = await service.place(client_order_id="grpc-down", quantity="10", order_type=pb.ORDER_TYPE_LIMIT,
+                                limit_price="99.5", time_in_force=pb.TIME_IN_FORCE_GTC)
+    await eventually(lambda: service.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_SUBMITTED)
+    emulator.silence_stream(True)
+    emulator.set_price("AAPL", "99.4", available="4")
+    emulator.set_price("AAPL", "99.2")
+    emulator.drop_stream()
+    filled = await eventually(lambda: service.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+    assert filled.filled_quantity == "10"
+    assert Decimal(filled.average_fill_price) == Decimal([o for o in emulator.orders()
+                                                          if o["client_order_id"] == "grpc-down"][0]["filled_avg_price"])
+    positions = (await service.execution.GetPositions(pb.GetPositionsRequest())).positions
+    assert {p.symbol: Decimal(p.quantity) for p in positions if not p.strategy_id} == {"AAPL": Decimal("10")}
+    report = await service.execution.Reconcile(pb.ReconcileRequest(repair=False))
+    assert not report.has_discrepancies, report
