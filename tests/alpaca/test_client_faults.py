@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from alpaca.trading.requests import MarketOrderRequest
 
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
 from execution_server.brokers.alpaca.rate_limit import OverBudget, RequestBudget
@@ -21,7 +22,7 @@ from execution_server.brokers.base import (
     SubmissionOutcomeUnknown,
 )
 from execution_server.domain.orders import OrderType, TimeInForce
-from tests.alpaca.conftest import Collector, adapter, wait_for
+from tests.alpaca.conftest import Collector, adapter, make_client, wait_for
 from tests.builders import an_order
 
 
@@ -208,4 +209,19 @@ async def test_an_order_cancelled_while_the_stream_is_down_is_reported_after_the
         emulator.drop_stream()
         await wait_for(lambda: events.of(OrderCancelled, "cx-1"))
         assert client.request_marker() is not None
+        await events.stop()
+
+
+async def test_an_order_unknown_to_the_adapter_is_left_to_reconciliation_after_a_reconnect(emulator: AlpacaEmulator) -> None:
+    async with adapter(emulator) as client:
+        events = Collector(client)
+        await wait_for(lambda: events.of(StreamConnected))
+        emulator.silence_stream(True)
+        other = make_client(emulator)  # someone else trading on the account, unheard
+        other.submit_order(MarketOrderRequest(symbol="AAPL", qty=2, side="buy", time_in_force="day", client_order_id="elsewhere"))
+        await client.submit(order("mine-1"))  # ours, its events unheard too
+        emulator.drop_stream()
+        await wait_for(lambda: any(isinstance(e, StreamConnected) and e.reconnect for e in events.events))
+        assert [f.quantity for f in events.of(OrderFilled, "mine-1")] == [Decimal("10")]
+        assert events.of(OrderFilled, "elsewhere") == [] and events.of(OrderAccepted, "elsewhere") == []
         await events.stop()

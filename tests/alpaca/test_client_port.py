@@ -130,3 +130,9 @@ async def test_a_marker_comes_behind_every_event_received_before_it(emulator: Al
         await wait_for(lambda: events.of(StreamMarker))
         assert events.events.index(events.of(StreamMarker)[0]) > events.events.index(events.of(OrderFilled, "m-1")[0])
         await events.stop()
+
+
+async def test_a_cancel_of_an_id_alpaca_cannot_have_is_refused_unsent(emulator: AlpacaEmulator) -> None:
+    async with adapter(emulator) as client:
+        with pytest.raises(CancelRefused):
+            await client.cancel(an_order(broker_order_id="sim-1"))

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -169,6 +170,10 @@ class AlpacaClient:
             if found is None:
                 raise CancelRefused(f"Alpaca has no order {order.client_order_id}")
             broker_order_id = found.broker_order_id
+        try:
+            uuid.UUID(broker_order_id)
+        except ValueError:  # alpaca-py refuses it locally, with a ValueError the port does not know
+            raise CancelRefused(f"{broker_order_id!r} is not an Alpaca order id") from None
         await self._rest(Lane.CANCEL, CallKind.CANCEL, self._trading.cancel_order_by_id, broker_order_id)
 
     async def find_by_client_id(self, client_order_id: str) -> BrokerOrder | None:

@@ -173,6 +173,10 @@ class EventFeed:
             return []
         events: list[BrokerEvent] = []
         for order in orders:
+            if order.client_order_id not in self.book.orders:
+                # Not sent or seen by this adapter (placed elsewhere, or closed before it started):
+                # the reconciliation that follows the reconnect compares it with the books.
+                continue
             events.extend(self.catch_up(order))
         if events:
             log.warning("recovered %d events over REST that the stream missed", len(events))
