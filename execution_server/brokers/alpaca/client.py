@@ -62,7 +62,6 @@ PAGE = 500  # Alpaca's largest page of orders
 # Orders changed since the last event are looked for from this much earlier (clock skew between
 # Alpaca's timestamps and ours, and events in flight when the link dropped).
 RECOVERY_MARGIN = timedelta(seconds=60)
-STARTED_WAIT = 5.0
 
 
 class AlpacaClient:
