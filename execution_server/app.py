@@ -199,7 +199,7 @@ class Application:
         self._started = True
         log.info(
             "serving execution.v1.ExecutionService on %s (port %d), broker %s, database %s",
-            settings.grpc_address, self.port, self.broker.name, settings.masked()["database_url"],
+            settings.grpc_address, self.port, getattr(self.broker, "description", self.broker.name), settings.masked()["database_url"],
         )
         return self.port
 

@@ -28,7 +28,8 @@ def build_broker(settings: Settings) -> BrokerClient:
             )
         )
     if settings.broker == "alpaca":
-        # The settings are complete and consistent (config.py checked them); the adapter's I/O,
-        # AlpacaClient on brokers/alpaca's mapping, errors and rate_limit, plugs in here.
-        raise ConfigError("EXECUTION_BROKER", "the Alpaca adapter is not built yet in this version; use 'simulated'")
+        # The settings are complete and consistent (config.py checked them: keys, mode and URLs).
+        from execution_server.brokers.alpaca.client import AlpacaClient
+
+        return AlpacaClient.from_settings(settings)
     raise ConfigError("EXECUTION_BROKER", f"no adapter for {settings.broker!r} in this version")

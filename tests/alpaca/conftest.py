@@ -80,3 +80,39 @@ def events(frames: list[dict[str, Any]], order_id: Any = None) -> list[str]:
     """The event names received, optionally for one order."""
     return [f["data"]["event"] for f in frames
             if order_id is None or f["data"]["order"]["id"] == str(order_id)]
+
+
+@asynccontextmanager
+async def adapter(emulator: AlpacaEmulator, **options: Any) -> AsyncIterator[Any]:
+    """The real AlpacaClient against the emulator, started, its stream listening; fast knobs."""
+    from execution_server.brokers.alpaca.client import AlpacaClient
+
+    client = AlpacaClient("KEY", "SECRET", emulator.rest_url, emulator.stream_url, paper=True,
+                          http_timeout=options.pop("http_timeout", (1.0, 2.0)),
+                          reconnect_backoff=(0.05, 0.2), **options)
+    await client.start()
+    try:
+        await emulator.wait_for_listeners(1)
+        yield client
+    finally:
+        await client.close()
+
+
+class Collector:
+    """Reads an adapter's events() in the background into a list."""
+
+    def __init__(self, client: Any) -> None:
+        self.events: list[Any] = []
+        self._task = asyncio.create_task(self._read(client))
+
+    async def _read(self, client: Any) -> None:
+        async for event in client.events():
+            self.events.append(event)
+
+    def of(self, kind: type, client_order_id: str | None = None) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)
+                and (client_order_id is None or getattr(e, "client_order_id", None) == client_order_id)]
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
