@@ -199,7 +199,7 @@ class Application:
         self._started = True
         log.info(
             "serving execution.v1.ExecutionService on %s (port %d), broker %s, database %s",
-            settings.grpc_address, self.port, getattr(self.broker, "description", self.broker.name), settings.masked()["database_url"],
+            settings.grpc_address, self.port, self._broker_description(), settings.masked()["database_url"],
         )
         return self.port
 
@@ -248,6 +248,11 @@ class Application:
         self._health_updates.add(task)
         task.add_done_callback(self._health_updates.discard)
 
+    def _broker_description(self) -> str:
+        # A broker handed in (a test's fake) is named by itself; the configured one by the settings.
+        configured = self.broker.name == self.settings.broker
+        return self.settings.broker_description() if configured else self.broker.name
+
     async def _finish_health_updates(self) -> None:
         await asyncio.gather(*self._health_updates, return_exceptions=True)
 
@@ -277,7 +282,7 @@ async def serve(settings: Settings, stop_signal: asyncio.Event) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, app.risk.reload_limits)
         print(
             f"execution-server listening on {settings.grpc_address} "
-            f"(broker: {app.broker.name}, database: {settings.masked()['database_url']})",
+            f"(broker: {app._broker_description()}, database: {settings.masked()['database_url']})",
             flush=True,
         )
         await stop_signal.wait()

@@ -210,6 +210,13 @@ class Settings(BaseSettings):
             parse_risk_limits(self.risk)  # a RiskLimitsError is a ConfigError naming the key
         return self
 
+    def broker_description(self) -> str:
+        """The broker for the start-up line: its name, and for Alpaca its mode and base URL;
+        never the keys."""
+        if self.broker == "alpaca":
+            return f"alpaca {self.trading_mode} at {self.alpaca_base_url}"
+        return self.broker
+
     def masked(self) -> dict[str, Any]:
         """Every setting as JSON values (sections as objects, Decimals as strings), for
         check-config and the start-up log, with secrets masked and the simulator's effective

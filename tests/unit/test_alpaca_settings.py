@@ -109,11 +109,12 @@ def test_the_keys_are_masked_and_the_derived_stream_url_shown() -> None:
 def test_the_factory_builds_the_alpaca_client_from_the_settings() -> None:
     from execution_server.brokers.alpaca.client import AlpacaClient
 
-    broker = build_broker(load_settings({**KEYS, "ALPACA_BASE_URL": "http://127.0.0.1:8080"}))
+    settings = load_settings({**KEYS, "ALPACA_BASE_URL": "http://127.0.0.1:8080"})
+    broker = build_broker(settings)
     assert isinstance(broker, AlpacaClient)
     assert (broker.base_url, broker.stream_url, broker.paper) == ("http://127.0.0.1:8080", "ws://127.0.0.1:8080/stream", True)
-    assert broker.description == "alpaca PAPER at http://127.0.0.1:8080"
-    assert "AKXXXX" not in broker.description
+    assert settings.broker_description() == "alpaca PAPER at http://127.0.0.1:8080"
+    assert "AKXXXX" not in settings.broker_description()
 
 
 def _cli(*arguments: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:

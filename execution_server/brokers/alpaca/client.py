@@ -211,11 +211,6 @@ class AlpacaClient:
         return self._feed.prices.get(symbol)
 
     @property
-    def description(self) -> str:
-        """For the start-up line: the broker, its mode and where it is; never the keys."""
-        return f"alpaca {'PAPER' if self.paper else 'LIVE'} at {self.base_url}"
-
-    @property
     def stream_up(self) -> bool:
         return self._feed.up
 
