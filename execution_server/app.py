@@ -139,13 +139,15 @@ class Application:
             look_up_later=self.recovery.look_up_later,
             cancel_wait_seconds=settings.cancel_wait_seconds,
             submit_timeout_seconds=settings.submit_timeout_seconds,
+            stream_up=(lambda: self.consumer.stream_up) if settings.reject_orders_while_stream_down else None,
         )
         self.risk.bind_orders(self.orders)
         self.consumer = BrokerEventConsumer(
             self.broker,
             self.applier,
             on_reconnect=lambda: self.reconciler.trigger_soon("reconnect", settings.reconcile.auto_repair),
-            on_degraded=self._events_degraded,
+            on_degraded=self._refresh_health,
+            on_stream=self._refresh_health,
             on_recovered=lambda: self.reconciler.trigger_soon("store recovered", settings.reconcile.auto_repair),
             on_refused=self._unexplained,
         )
@@ -197,6 +199,7 @@ class Application:
             part.start()
         await self.server.set_serving()
         self._started = True
+        self._refresh_health()  # the broker's stream may be down already
         log.info(
             "serving execution.v1.ExecutionService on %s (port %d), broker %s, database %s",
             settings.grpc_address, self.port, self._broker_description(), settings.masked()["database_url"],
@@ -241,10 +244,18 @@ class Application:
     async def _close_fanout(self) -> None:
         self.fanout.close()
 
-    def _events_degraded(self, degraded: bool) -> None:
+    def _refresh_health(self, _changed: bool = False) -> None:
+        """Broker events waiting on the store, or the broker's stream up or down: the health
+        service says so (api/server.py set_health), from the state when the update runs."""
         if not self._started:
             return
-        task = asyncio.create_task(self.server.set_books_current(not degraded))
+
+        async def apply() -> None:
+            await self.server.set_health(
+                store_current=not self.consumer.degraded, broker_events_current=self.consumer.stream_up
+            )
+
+        task = asyncio.create_task(apply())
         self._health_updates.add(task)
         task.add_done_callback(self._health_updates.discard)
 

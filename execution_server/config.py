@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     # A connection without traffic this long is pinged: long-lived streams then survive proxies
     # and NATs that drop idle connections (often after 30 to 60 s).
     keepalive_seconds: Annotated[PositiveSeconds, Field(ge=0.1, le=3600)] = 20.0
+    # While the broker's event stream is down, new orders are accepted (default: fills come back
+    # through recovery over REST and reconciliation) or, with this, rejected as BROKER_STREAM_DOWN.
+    reject_orders_while_stream_down: bool = False
     # How long an unknown submission outcome is looked up by client order id before it is left to reconciliation.
     settle_attempts: Annotated[int, Field(ge=1)] = 5
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)

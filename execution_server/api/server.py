@@ -101,14 +101,15 @@ class GrpcServer:
         for service in self._services:
             await self._health.set(service.full_name, status)
 
-    async def set_books_current(self, current: bool) -> None:
-        """Broker events applied (True) or waiting on the store (False): the whole service and
-        its broker-events name say so, since positions and orders lag the broker meanwhile."""
+    async def set_health(self, *, store_current: bool, broker_events_current: bool) -> None:
+        """The whole service is NOT_SERVING while broker events wait on the store (positions and
+        orders lag the broker); the broker-events name also while the broker's stream is down
+        (orders are still placed and settled over REST, so the service as a whole serves)."""
         if self._server is None:
             return
-        status = health_pb2.HealthCheckResponse.SERVING if current else health_pb2.HealthCheckResponse.NOT_SERVING
-        await self._health.set("", status)
-        await self._health.set(BROKER_EVENTS_HEALTH, status)
+        serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+        await self._health.set("", serving if store_current else not_serving)
+        await self._health.set(BROKER_EVENTS_HEALTH, serving if store_current and broker_events_current else not_serving)
 
     async def stop(self, grace_seconds: float) -> None:
         """Stop accepting, let in-flight calls finish within the grace period. Idempotent."""

@@ -160,7 +160,17 @@ class StreamMarker:
     token: object
 
 
-BrokerEvent = OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | StreamConnected | StreamMarker
+@dataclass(frozen=True, slots=True)
+class StreamDisconnected:
+    """The event stream is down; the adapter is reconnecting. Events until the next
+    StreamConnected may be lost (it recovers what it can, and reconciliation follows)."""
+
+    time: datetime
+
+
+BrokerEvent = (
+    OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | StreamConnected | StreamDisconnected | StreamMarker
+)
 
 
 @runtime_checkable

@@ -21,6 +21,7 @@ from execution_server.brokers.base import (
     OrderFilled,
     OrderRejected,
     StreamConnected,
+    StreamDisconnected,
     StreamMarker,
 )
 from execution_server.domain.money import ZERO, average
@@ -57,7 +58,7 @@ class BrokerEventApplier:
         self._on_unexplained = on_unexplained
 
     async def apply(self, event: BrokerEvent) -> Order | None:
-        if isinstance(event, StreamConnected | StreamMarker):
+        if isinstance(event, StreamConnected | StreamDisconnected | StreamMarker):
             return None
         return await self.queue(event)
 
@@ -66,7 +67,7 @@ class BrokerEventApplier:
         return self._writer.submit(lambda tx: self._apply(tx, event))
 
     async def _apply(self, tx: Transaction, event: BrokerEvent) -> Order | None:
-        assert not isinstance(event, StreamConnected | StreamMarker)
+        assert not isinstance(event, StreamConnected | StreamDisconnected | StreamMarker)
         order = await self._open.find(tx, event.client_order_id, event.broker_order_id)
         if order is None:
             log.warning("broker event for an order unknown here: %s", event)

@@ -24,7 +24,14 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from execution_server.backoff import Backoff
-from execution_server.brokers.base import BrokerClient, BrokerEvent, BrokerStreamDropped, StreamConnected, StreamMarker
+from execution_server.brokers.base import (
+    BrokerClient,
+    BrokerEvent,
+    BrokerStreamDropped,
+    StreamConnected,
+    StreamDisconnected,
+    StreamMarker,
+)
 from execution_server.domain.orders import Order
 from execution_server.oms.broker_events import BrokerEventApplier
 from execution_server.store.writer import ChangeRefused, WriterStopped
@@ -76,6 +83,7 @@ class BrokerEventConsumer:
         on_degraded: Callable[[bool], None] = lambda degraded: None,
         on_recovered: Callable[[], None] = lambda: None,
         on_refused: Callable[[str], None] = lambda what: None,
+        on_stream: Callable[[bool], None] = lambda up: None,
         reconnect_delay_seconds: float = 0.2,
         retry: Callable[[], Backoff] = Backoff,
     ) -> None:
@@ -85,6 +93,8 @@ class BrokerEventConsumer:
         self._on_degraded = on_degraded
         self._on_recovered = on_recovered
         self._on_refused = on_refused
+        self._on_stream = on_stream
+        self.stream_up = False  # the broker's event stream, as the broker last reported it
         self._delay = reconnect_delay_seconds
         self._retry = retry
         self._task: asyncio.Task[None] | None = None
@@ -119,10 +129,14 @@ class BrokerEventConsumer:
                     if self._recovering is not None:
                         await asyncio.shield(self._recovering)  # nothing overtakes an event not yet applied
                     if isinstance(event, StreamConnected):
+                        self._stream_is(up=True)
                         self._abandon_windows("the broker's event stream reconnected")
                         if event.reconnect:
                             log.warning("broker event stream re-established; reconciling")
                             self._on_reconnect()
+                    elif isinstance(event, StreamDisconnected):
+                        self._stream_is(up=False)
+                        self._abandon_windows("the broker's event stream went down")
                     elif isinstance(event, StreamMarker):
                         await self._at_marker(event.token)
                     else:
@@ -133,6 +147,7 @@ class BrokerEventConsumer:
                 raise
             except Exception:
                 log.exception("broker event stream failed; reconnecting")
+            self._stream_is(up=False)
             self._abandon_windows("the broker's event stream dropped")
             await asyncio.sleep(self._delay)
 
@@ -193,6 +208,11 @@ class BrokerEventConsumer:
                 delay = backoff.next_delay()
                 log.warning("broker event still not applied (%s); again in %.2f s: %s", error, delay, event)
                 await asyncio.sleep(delay)
+
+    def _stream_is(self, *, up: bool) -> None:
+        if up != self.stream_up:
+            self.stream_up = up
+            self._on_stream(up)
 
     def _refused(self, event: BrokerEvent, refusal: ChangeRefused) -> None:
         # Not an outage: the same write would be refused for ever, and the stream must not wait

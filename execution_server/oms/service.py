@@ -65,6 +65,7 @@ class OrderService:
         look_up_later: Callable[[Order], None],
         cancel_wait_seconds: float = 1.0,
         submit_timeout_seconds: float = 10.0,
+        stream_up: Callable[[], bool] | None = None,
     ) -> None:
         self._writer = writer
         # An async context manager factory giving a read connection; its failures are
@@ -78,6 +79,7 @@ class OrderService:
         self._look_up_later = look_up_later
         self._cancel_wait = cancel_wait_seconds
         self._submit_timeout = submit_timeout_seconds
+        self._stream_up = stream_up  # set: orders are refused while the broker's stream is down
 
     # --- PlaceOrder ---
 
@@ -97,7 +99,7 @@ class OrderService:
                 if existing.spec != spec:
                     raise ClientOrderIdConflict(spec.client_order_id, existing.order_id, _differences(existing.spec, spec))
                 return existing, False
-        denial = self._risk.check(spec)
+        denial = self._stream_denial() or self._risk.check(spec)
         # In flight from here when it is to be sent: persisted so before the broker is called.
         order = Order(
             order_id=str(uuid.uuid4()),
@@ -115,6 +117,12 @@ class OrderService:
         tx.on_rollback(lambda: self._portfolio.order_closed(order))
         tx.on_rollback(lambda: self._risk.forget(spec))
         return self._lifecycle.place(tx, order), True
+
+    def _stream_denial(self) -> _Denied | None:
+        if self._stream_up is None or self._stream_up():
+            return None
+        return _Denied("BROKER_STREAM_DOWN: the broker's event stream is down and this service is set to refuse orders "
+                       "meanwhile (reject_orders_while_stream_down)")
 
     async def _submit(self, order: Order) -> Order:
         self._open.watch(order.order_id)  # what the broker's events commit meanwhile, for the reply
@@ -297,6 +305,11 @@ class OrderService:
         rows = rows[:size]
         token = _encode_token(rows[-1][0], filters) if more and rows else ""
         return [order for _, order in rows], token
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Denied:
+    reason: str
 
 
 def _reference(order_id: str, client_order_id: str) -> str:

@@ -19,6 +19,7 @@ from execution_server.brokers.base import (
     OrderCancelled,
     OrderFilled,
     StreamConnected,
+    StreamDisconnected,
     SubmissionOutcomeUnknown,
 )
 from execution_server.domain.orders import OrderType, TimeInForce
@@ -186,6 +187,8 @@ async def test_fills_while_the_stream_is_down_are_recovered_after_the_reconnect(
         emulator.drop_stream()
         await wait_for(lambda: any(isinstance(e, StreamConnected) and e.reconnect for e in events.events))
         reconnected = next(i for i, e in enumerate(events.events) if isinstance(e, StreamConnected) and e.reconnect)
+        went_down = [i for i, e in enumerate(events.events) if isinstance(e, StreamDisconnected)]
+        assert len(went_down) == 1 and went_down[0] < reconnected  # the service hears it went down
         assert all(events.events.index(f) < reconnected for f in events.of(OrderFilled))  # recovered before it
         by_order = {cid: sum(f.quantity for f in events.of(OrderFilled, cid)) for cid in ("dn-1", "dn-2")}
         assert by_order == {"dn-1": Decimal("10"), "dn-2": Decimal("10")}

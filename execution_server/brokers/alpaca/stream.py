@@ -32,6 +32,7 @@ from execution_server.brokers.base import (
     OrderFilled,
     OrderRejected,
     StreamConnected,
+    StreamDisconnected,
     StreamMarker,
 )
 from execution_server.domain.orders import OrderStatus
@@ -98,6 +99,7 @@ class EventFeed:
         if self.up and not self.stopping:
             log.warning("Alpaca's trade_updates stream went down; orders are still placed and settled over REST")
             self._down_since = self._clock()
+            self._queue.put_nowait(StreamDisconnected(self._down_since))
         self.up = False
 
     # --- the port's side ---
@@ -123,7 +125,7 @@ class EventFeed:
                 for event in await self._recovered():
                     yield event
                 yield StreamConnected(self._clock(), reconnect=True)
-            elif isinstance(item, StreamMarker):
+            elif isinstance(item, StreamMarker | StreamDisconnected):
                 yield item
             elif isinstance(item, Mapping):
                 event = self._from_frame(item)
