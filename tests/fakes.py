@@ -67,5 +67,7 @@ class QuietBroker:
         self._events.put_nowait(StreamMarker(self._markers))
         return self._markers
 
+    async def prepare_price(self, symbol: str) -> None: ...
+
     def reference_price(self, symbol: str) -> Decimal | None:
         return Decimal("100")

@@ -212,6 +212,11 @@ class BrokerClient(Protocol):
         one cut, not with events still on their way."""
         ...
 
+    async def prepare_price(self, symbol: str) -> None:
+        """Fill reference_price(symbol) if the broker can (a market-data lookup); the OMS calls
+        it, bounded in time, before risk checks the first order for a symbol with no price."""
+        ...
+
     def reference_price(self, symbol: str) -> Decimal | None:
         """The latest known price of a symbol, from memory (never I/O): risk reads it on the
         order path. None when no price is known."""

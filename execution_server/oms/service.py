@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from execution_server.brokers.base import (
     BrokerAck,
     BrokerClient,
+    BrokerError,
     BrokerRejected,
     BrokerUnavailable,
     CancelRefused,
@@ -40,6 +41,7 @@ from execution_server.store.writer import GroupCommitWriter, StoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 1000
+PRICE_LOOKUP_SECONDS = 2.0
 DEFAULT_PAGE_SIZE = 100
 
 
@@ -84,6 +86,8 @@ class OrderService:
     # --- PlaceOrder ---
 
     async def place(self, spec: OrderSpec) -> Order:
+        if self._broker.reference_price(spec.symbol) is None:
+            await self._look_up_price(spec.symbol)
         order, is_new = await self._writer.run(lambda tx: self._record(tx, spec))
         if not is_new:
             return order
@@ -117,6 +121,16 @@ class OrderService:
         tx.on_rollback(lambda: self._portfolio.order_closed(order))
         tx.on_rollback(lambda: self._risk.forget(spec))
         return self._lifecycle.place(tx, order), True
+
+    async def _look_up_price(self, symbol: str) -> None:
+        """The first order for a symbol with no price here: the broker is asked, for a bounded
+        time, so that risk does not refuse it merely for being first. Whatever fails, risk then
+        decides with what there is (and names a price that is missing)."""
+        try:
+            async with asyncio.timeout(PRICE_LOOKUP_SECONDS):
+                await self._broker.prepare_price(symbol)
+        except (BrokerError, TimeoutError) as error:
+            log.warning("no reference price for %s from the broker (%s)", symbol, error)
 
     def _stream_denial(self) -> _Denied | None:
         if self._stream_up is None or self._stream_up():

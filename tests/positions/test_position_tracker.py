@@ -71,6 +71,8 @@ class FakeBroker:
     def request_marker(self) -> object | None:
         return None
 
+    async def prepare_price(self, symbol: str) -> None: ...
+
     def reference_price(self, symbol: str) -> Decimal | None:
         return None
 

@@ -25,6 +25,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from alpaca.data.historical.stock import StockHistoricalDataClient
+from alpaca.data.requests import StockLatestTradeRequest
 from alpaca.trading.client import TradingClient
 from alpaca.common.enums import Sort
 from alpaca.trading.enums import QueryOrderStatus
@@ -64,6 +66,9 @@ PAGE = 500  # Alpaca's largest page of orders
 RECOVERY_MARGIN = timedelta(seconds=60)
 
 
+PRICE_REFRESH_SECONDS = 30.0
+
+
 class AlpacaClient:
     name = "alpaca"
 
@@ -81,6 +86,8 @@ class AlpacaClient:
         cancel_deadline: float = CANCEL_DEADLINE,
         read_deadline: float = READ_DEADLINE,
         reconnect_backoff: tuple[float, float] = (1.0, 30.0),
+        data_url: str | None = None,
+        price_refresh_seconds: float = PRICE_REFRESH_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")  # the SDK appends /v2 (§1)
         self.stream_url = stream_url
@@ -95,6 +102,13 @@ class AlpacaClient:
         session = self._trading._session
         session.request = functools.partial(session.request, timeout=http_timeout)  # type: ignore[method-assign]
         session.hooks["response"].append(self._on_response)
+        # Market data for risk's reference prices: the latest trade, from Alpaca's data host.
+        self._data = StockHistoricalDataClient(api_key, secret_key, url_override=data_url, raw_data=True)
+        self._data._retry = 0
+        data_session = self._data._session
+        data_session.request = functools.partial(data_session.request, timeout=http_timeout)  # type: ignore[method-assign]
+        self._price_refresh_seconds = price_refresh_seconds
+        self._price_task: asyncio.Task[None] | None = None
         self._pool = ThreadPoolExecutor(MAX_CONCURRENT + CANCEL_THREADS, thread_name_prefix="alpaca-rest")
         self._slots: asyncio.Semaphore | None = None
         self._cancel_slots: asyncio.Semaphore | None = None
@@ -115,6 +129,7 @@ class AlpacaClient:
             settings.alpaca_base_url,
             settings.effective_alpaca_stream_url,
             paper=settings.trading_mode == "PAPER",
+            data_url=settings.alpaca_data_url,
             **options,
         )
 
@@ -137,18 +152,51 @@ class AlpacaClient:
                 self._feed.book.seed(order)
         except BrokerError as error:
             log.warning("Alpaca's open orders not read at start (%s); the first reconciliation will", error)
+        self._price_task = asyncio.create_task(self._refresh_prices_forever(), name="alpaca-reference-prices")
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self._feed.stopping = True
+        if self._price_task is not None:
+            self._price_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._price_task
         if self._stream_task is not None:
             await self._stream.stop_ws()
             await self._stream.close()  # wakes its receive at once, not at its 5 s poll
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self._stream_task, 5)
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- reference prices ---
+
+    async def prepare_price(self, symbol: str) -> None:
+        """The first order for a symbol: look its latest trade up (bounded by the caller) so that
+        risk is not left without a price merely because nothing was traded here yet."""
+        if symbol not in self._feed.prices:
+            await self._look_up_prices([symbol])
+
+    async def _look_up_prices(self, symbols: list[str]) -> None:
+        request = StockLatestTradeRequest(symbol_or_symbols=symbols)
+        trades = await self._rest(Lane.READ, CallKind.READ, self._data.get_stock_latest_trade, request)
+        for symbol, trade in (trades or {}).items():
+            price = _wire_price(trade.get("p"))
+            if price is not None:
+                self._feed.prices[symbol] = price
+
+    async def _refresh_prices_forever(self) -> None:
+        """Every symbol with a price here (an order or a fill seen) is refreshed in the background."""
+        while True:
+            await asyncio.sleep(self._price_refresh_seconds)
+            symbols = sorted(self._feed.prices)
+            if not symbols:
+                continue
+            try:
+                await self._look_up_prices(symbols)
+            except BrokerError as error:
+                log.info("reference prices not refreshed (%s); the last ones stay", error)
 
     # --- the port ---
 
@@ -297,3 +345,14 @@ def _position_from(raw: dict[str, Any]) -> BrokerPosition:
 
 def _account_from(raw: dict[str, Any]) -> BrokerAccount:
     return BrokerAccount(Decimal(str(raw["cash"])), Decimal(str(raw["buying_power"])), Decimal(str(raw["equity"])))
+
+
+def _wire_price(value: object) -> Decimal | None:
+    """Alpaca's data API sends prices as JSON numbers, which requests parses into floats. A
+    float's repr is the shortest text that reads back to it, which is the text on the wire for
+    any price written in shortest form (every exchange price): taken from that, never from the
+    float's binary value. Not positive, or not a number: no price."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    price = Decimal(repr(value) if isinstance(value, float) else str(value))
+    return price if price.is_finite() and price > 0 else None

@@ -195,6 +195,9 @@ class SimulatedBroker:
         self._markers += 1
         return self._markers if self._stream.mark(StreamMarker(self._markers)) else None
 
+    async def prepare_price(self, symbol: str) -> None:
+        """Nothing to look up: the simulated market always has a price (its default)."""
+
     def reference_price(self, symbol: str) -> Decimal | None:
         """The current price: last set, else the configured reference, else the default."""
         return self.engine.ledger.price(symbol)

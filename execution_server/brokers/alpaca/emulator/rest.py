@@ -58,6 +58,8 @@ class RestApi:
             ("DELETE", re.compile(r"/v2/positions/(?P<key>[^/]+)"), self.close_position),
             ("GET", re.compile(r"/v2/account"), lambda _r, _m: _json(self.exchange.account())),
             ("GET", re.compile(r"/v2/clock"), lambda _r, _m: _json(clock_json(self.config.market_open))),
+            # Market data (Alpaca's data host; here the same port): the latest trade per symbol.
+            ("GET", re.compile(r"/v2/stocks/trades/latest"), self.latest_trades),
         ]
 
     async def handle(self, request: Request) -> Response:
@@ -95,6 +97,22 @@ class RestApi:
         if allowed:
             return _json({"code": 40510000, "message": "method not allowed"}, 405)
         return _json({"code": 40410000, "message": "endpoint not found"}, 404)
+
+    # ---- market data --------------------------------------------------------------------
+
+    def latest_trades(self, request: Request, _match: re.Match[str]) -> Response:
+        """Only symbols whose price was set have a trade (so a test can ask for one that has
+        none). Prices are JSON numbers here, as Alpaca's data API sends them."""
+        symbols = [s for s in (request.query.get("symbols") or "").split(",") if s]
+        if not symbols:
+            raise invalid("symbols is required")
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        trades = [
+            f'"{symbol}":{{"t":"{now}","x":"V","p":{self.exchange.prices[symbol]},"s":100,"c":["@"],"i":1,"z":"C"}}'
+            for symbol in symbols
+            if symbol in self.exchange.prices
+        ]
+        return Response(200, ('{"trades":{' + ",".join(trades) + "}}").encode())
 
     # ---- orders -------------------------------------------------------------------------
 
