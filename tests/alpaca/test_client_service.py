@@ -86,3 +86,86 @@ async def test_fills_while_the_stream_is_down_reach_the_books_after_the_reconnec
     assert {p.symbol: Decimal(p.quantity) for p in positions if not p.strategy_id} == {"AAPL": Decimal("10")}
     report = await service.execution.Reconcile(pb.ReconcileRequest(repair=False))
     assert not report.has_discrepancies, report
+
+
+async def _books_agree_with_alpaca(service: Client, emulator: AlpacaEmulator) -> None:
+    """Our unattributed positions equal the emulator's, and a Reconcile finds nothing to repair."""
+    positions = (await service.execution.GetPositions(pb.GetPositionsRequest())).positions
+    ours = {p.symbol: Decimal(p.quantity) for p in positions if not p.strategy_id and Decimal(p.quantity)}
+    at_alpaca = {p["symbol"]: Decimal(p["qty"]) for p in emulator.state()["positions"] if Decimal(p["qty"])}
+    assert ours == at_alpaca
+    report = await service.execution.Reconcile(pb.ReconcileRequest(repair=False))
+    assert not report.has_discrepancies, report
+
+
+def _at_alpaca(emulator: AlpacaEmulator, client_order_id: str) -> dict:
+    [order] = [o for o in emulator.orders() if o["client_order_id"] == client_order_id]
+    return order
+
+
+# Each type as sent through PlaceOrder, the type and prices Alpaca must have received, and the
+# price move (from the fixture's 100) that makes it fill; MARKET fills at once at 100.
+ORDER_TYPES = [
+    (pb.ORDER_TYPE_MARKET, {}, ("market", None, None), None, "100"),
+    (pb.ORDER_TYPE_LIMIT, {"limit_price": "99"}, ("limit", "99", None), "98.75", "98.75"),
+    (pb.ORDER_TYPE_STOP, {"stop_price": "105"}, ("stop", None, "105"), "106", "106"),
+    (pb.ORDER_TYPE_STOP_LIMIT, {"stop_price": "105", "limit_price": "105.5"}, ("stop_limit", "105.5", "105"),
+     "105.25", "105.25"),
+]
+
+
+@pytest.mark.parametrize(("order_type", "prices", "sent", "move_to", "fill_price"), ORDER_TYPES,
+                         ids=["market", "limit", "stop", "stop_limit"])
+async def test_each_order_type_reaches_alpaca_as_sent_and_fills(service: Client, emulator: AlpacaEmulator,
+                                                                 order_type, prices, sent, move_to,
+                                                                 fill_price) -> None:
+    client_order_id = f"type-{order_type}"
+    order = await service.place(client_order_id=client_order_id, quantity="7", order_type=order_type,
+                                time_in_force=pb.TIME_IN_FORCE_GTC, **prices)
+    if move_to is not None:
+        # Resting at Alpaca, not filled before its price comes.
+        resting = await eventually(lambda: service.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_SUBMITTED)
+        assert resting.broker_order_id == _at_alpaca(emulator, client_order_id)["id"]
+        emulator.set_price("AAPL", move_to)
+    filled = await eventually(lambda: service.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+    assert (filled.filled_quantity, Decimal(filled.average_fill_price)) == ("7", Decimal(fill_price))
+    alpaca = _at_alpaca(emulator, client_order_id)
+    limit, stop = alpaca["limit_price"], alpaca["stop_price"]
+    assert (alpaca["type"], limit and Decimal(limit), stop and Decimal(stop), alpaca["time_in_force"]) == (
+        sent[0], sent[1] and Decimal(sent[1]), sent[2] and Decimal(sent[2]), "gtc")
+    assert filled.broker_order_id == alpaca["id"]
+    assert len(emulator.submissions(client_order_id)) == 1
+    await _books_agree_with_alpaca(service, emulator)
+
+
+async def test_a_partial_fill_then_the_rest(service: Client, emulator: AlpacaEmulator) -> None:
+    order = await service.place(client_order_id="partial-1", quantity="10", order_type=pb.ORDER_TYPE_LIMIT,
+                                limit_price="99.5", time_in_force=pb.TIME_IN_FORCE_GTC)
+    await eventually(lambda: service.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_SUBMITTED)
+    emulator.set_price("AAPL", "99.4", available="4")
+    partial = await eventually(lambda: service.get(order.order_id),
+                               lambda o: o.status == pb.ORDER_STATUS_PARTIALLY_FILLED)
+    assert (partial.filled_quantity, Decimal(partial.average_fill_price)) == ("4", Decimal("99.4"))
+    await _books_agree_with_alpaca(service, emulator)  # mid-way too: 4 here and at Alpaca
+    emulator.set_price("AAPL", "99.1")
+    filled = await eventually(lambda: service.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+    # (4 × 99.4 + 6 × 99.1) / 10, exactly: no float anywhere between Alpaca's strings and ours.
+    assert (filled.filled_quantity, Decimal(filled.average_fill_price)) == ("10", Decimal("99.22"))
+    assert Decimal(filled.average_fill_price) == Decimal(_at_alpaca(emulator, "partial-1")["filled_avg_price"])
+    await _books_agree_with_alpaca(service, emulator)
+
+
+async def test_an_idempotent_retry_is_the_same_order_sent_once(service: Client, emulator: AlpacaEmulator) -> None:
+    fields = {"client_order_id": "retry-1", "quantity": "4", "order_type": pb.ORDER_TYPE_LIMIT, "limit_price": "95"}
+    first = await service.place(**fields)
+    await eventually(lambda: service.get(first.order_id), lambda o: o.status == pb.ORDER_STATUS_SUBMITTED)
+    again = await service.place(**fields)
+    assert again.order_id == first.order_id
+    emulator.set_price("AAPL", "94.5")
+    filled = await eventually(lambda: service.get(first.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)
+    once_more = await service.place(**fields)  # after the fill as well
+    assert (once_more.order_id, once_more.status) == (first.order_id, pb.ORDER_STATUS_FILLED)
+    assert filled.filled_quantity == "4"
+    assert len(emulator.submissions("retry-1")) == 1
+    assert len([o for o in emulator.orders() if o["client_order_id"] == "retry-1"]) == 1
+    await _books_agree_with_alpaca(service, emulator)

@@ -142,3 +142,27 @@ def test_check_config_accepts_paper_on_a_loopback_url_keys_masked() -> None:
     assert shown["broker"] == "alpaca" and shown["trading_mode"] == "PAPER"
     assert shown["effective_alpaca_stream_url"] == "ws://127.0.0.1:8080/stream"
     assert "AKXXXX" not in done.stdout + done.stderr and "very-secret" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "setting"),
+    [
+        ({"TRADING_MODE": "LIVE", "ALPACA_BASE_URL": "https://paper-api.alpaca.markets"}, "TRADING_MODE"),
+        ({"TRADING_MODE": "PAPER", "ALPACA_BASE_URL": "https://api.alpaca.markets"}, "TRADING_MODE"),
+        ({"TRADING_MODE": "LIVE", "ALPACA_BASE_URL": "http://127.0.0.1:8080"}, "TRADING_MODE"),
+        ({"ALPACA_API_KEY": None}, "ALPACA_API_KEY"),
+        ({"ALPACA_SECRET_KEY": None}, "ALPACA_SECRET_KEY"),
+    ],
+    ids=["live-with-paper-url", "paper-with-live-url", "live-with-loopback", "no-api-key", "no-secret-key"],
+)
+def test_serve_refuses_to_start_with_one_line_naming_the_setting(tmp_path: Path, environment, setting) -> None:
+    """What an operator sees: `serve` itself (not only check-config) exits at once, before any
+    database or port, with one line; a server that started would never exit and time out here."""
+    settings = {**KEYS, "EXECUTION_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+                "EXECUTION_GRPC_ADDRESS": "127.0.0.1:0", **environment}
+    done = _cli("serve", environment={k: v for k, v in settings.items() if v is not None})
+    assert done.returncode == 2, done.stdout + done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"execution-server: invalid configuration: {setting}: "), line
+    assert "very-secret" not in done.stderr + done.stdout and "AKXXXX" not in done.stderr + done.stdout
+    assert not (tmp_path / "x.db").exists()
