@@ -66,6 +66,7 @@ class Recovery:
     async def _look_up_until_known(self, order: Order) -> None:
         backoff = Backoff(first=self._delay, cap=5.0)
         found = False
+        said_unknown = False  # the broker's last answer was "no such order" (not an error)
         for _ in range(self._attempts):
             await asyncio.sleep(backoff.next_delay())
             current = self._open.get(order.order_id)
@@ -75,7 +76,9 @@ class Recovery:
                 broker_order = await self._broker.find_by_client_id(order.client_order_id)
             except BrokerError as error:
                 log.info("order %s: lookup failed (%s); retrying", order.order_id, error)
+                said_unknown = False
                 continue
+            said_unknown = broker_order is None
             if broker_order is not None:
                 found = True
                 try:
@@ -88,10 +91,17 @@ class Recovery:
             log.error("order %s: found at the broker but not recorded after %d attempts", order.order_id, self._attempts)
             return
         current = self._open.get(order.order_id)
-        if current is not None and current.in_flight and current.status is OrderStatus.PENDING:
-            await self._applier.reject_never_received(
-                current, f"NOT_RECEIVED: the broker has no order with this client order id after {self._attempts} lookups"
-            )
+        if current is None or not current.in_flight or current.status is not OrderStatus.PENDING:
+            return
+        if not said_unknown:
+            # The broker could not be asked (an outage): the order may well be live there, so it is
+            # not rejected; it stays in flight for the stream, reconciliation or the next start-up.
+            log.error("order %s: the broker could not be asked about it in %d attempts; left in flight",
+                      order.order_id, self._attempts)
+            return
+        await self._applier.reject_never_received(
+            current, f"NOT_RECEIVED: the broker has no order with this client order id after {self._attempts} lookups"
+        )
 
     async def stop(self) -> None:
         for task in list(self._tasks):
