@@ -166,3 +166,14 @@ def test_serve_refuses_to_start_with_one_line_naming_the_setting(tmp_path: Path,
     assert line.startswith(f"execution-server: invalid configuration: {setting}: "), line
     assert "very-secret" not in done.stderr + done.stdout and "AKXXXX" not in done.stderr + done.stdout
     assert not (tmp_path / "x.db").exists()
+
+
+def test_the_proxy_settings_are_read_once_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests would read them again on every call; the adapter reads them at construction."""
+    from execution_server.brokers.alpaca.client import AlpacaClient
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    broker = AlpacaClient("KEY", "SECRET", "https://paper-api.alpaca.markets", "wss://paper-api.alpaca.markets/stream",
+                          paper=True)
+    session = broker._trading._session
+    assert session.proxies.get("https") == "http://proxy.example:3128" and session.trust_env is False
