@@ -71,3 +71,13 @@ class ServerProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=30)
+
+
+def wait_until(condition, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
+    """Poll `condition()` until it holds, for a process's outcome (blocking: no event loop here)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition never held")

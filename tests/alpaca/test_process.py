@@ -4,7 +4,6 @@ the order by client order id on restart and does not send it again."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import grpc
@@ -12,7 +11,7 @@ import grpc
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
-from tests.process import ServerProcess
+from tests.process import ServerProcess, wait_until
 
 
 def _alpaca_server(database_url: str, tmp_path: Path, emulator: AlpacaEmulator) -> ServerProcess:
@@ -30,7 +29,7 @@ def test_a_kill_between_alpacas_acceptance_and_our_record_is_recovered_not_sent_
     server = _alpaca_server(database_url, tmp_path, emulator).start()
     try:
         assert "broker alpaca PAPER at " + emulator.rest_url in server.output()
-        _wait_for(lambda: emulator.stream_listeners() == 1)
+        wait_until(lambda: emulator.stream_listeners() == 1)
         # From here the service can learn nothing: the stream says nothing, and every REST call
         # takes effect at Alpaca but its reply is lost (a 504 from the gateway). So the order is
         # at Alpaca while the service holds it PENDING, with no Alpaca id, for as long as we like.
@@ -41,7 +40,7 @@ def test_a_kill_between_alpacas_acceptance_and_our_record_is_recovered_not_sent_
             placed = stub.PlaceOrder(pb.PlaceOrderRequest(
                 client_order_id="crash-alpaca", strategy_id="s", symbol="AAPL", side=pb.SIDE_BUY, quantity="3",
                 order_type=pb.ORDER_TYPE_LIMIT, limit_price="1", time_in_force=pb.TIME_IN_FORCE_GTC), timeout=60).order
-            _wait_for(lambda: len(emulator.submissions("crash-alpaca")) == 1)
+            wait_until(lambda: len(emulator.submissions("crash-alpaca")) == 1)
             before = stub.GetOrder(pb.GetOrderRequest(order_id=placed.order_id)).order
         [accepted] = [o for o in emulator.orders() if o["client_order_id"] == "crash-alpaca"]
         assert accepted["status"] in ("new", "accepted")
@@ -65,12 +64,3 @@ def test_a_kill_between_alpacas_acceptance_and_our_record_is_recovered_not_sent_
         assert len(emulator.submissions("crash-alpaca")) == 1
     finally:
         assert restarted.terminate() == 0
-
-
-def _wait_for(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition never held")

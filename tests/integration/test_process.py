@@ -12,7 +12,7 @@ import grpc
 
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
-from tests.process import ServerProcess
+from tests.process import ServerProcess, wait_until
 
 
 def _health(address: str) -> subprocess.CompletedProcess[str]:
@@ -66,7 +66,7 @@ def test_crash_after_broker_acceptance_is_recovered_without_sending_again(databa
     caller = threading.Thread(target=place)
     caller.start()
     journal = tmp_path / "simulator.jsonl"
-    _wait_for(lambda: journal.exists() and "crash-1" in journal.read_text())
+    wait_until(lambda: journal.exists() and "crash-1" in journal.read_text())
     slow.kill()
     caller.join(timeout=60)
     assert isinstance(answered[0], grpc.RpcError)  # the client never got an answer
@@ -93,14 +93,3 @@ def _acceptances(journal: Path, client_order_id: str) -> int:
         1 for record in records
         if record.get("k") in ("accepted", "order") and record.get("client_order_id") == client_order_id
     )
-
-
-def _wait_for(condition, timeout: float = 30) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition never held")
