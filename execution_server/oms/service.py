@@ -37,7 +37,7 @@ from execution_server.oms.ports import PortfolioListener, RiskGate
 from execution_server.oms.state import OpenOrders
 from execution_server.store import repository
 from execution_server.store.transaction import Transaction
-from execution_server.store.writer import GroupCommitWriter, StoreUnavailable
+from execution_server.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 1000

@@ -111,8 +111,9 @@ class OpenOrders:
         if not broker_order_id or order.broker_order_id == broker_order_id:
             return broker_order_id or None
         # No read here: this runs in the writer for every acknowledgement (a read each halved the
-        # write path). Memory and the batch first; the table is checked once for the whole batch
-        # when it is written, and an id found taken there is remembered and the batch run again.
+        # write path). Memory and the batch only; an id a closed order holds is refused by the
+        # table's unique constraint, and the writer then asks which ids were taken, remembers them
+        # here (note_taken_broker_ids) and runs the batch again.
         holder = (
             self._by_broker_id.get(broker_order_id)
             or self._taken_broker_ids.get(broker_order_id)
