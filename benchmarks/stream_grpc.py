@@ -277,6 +277,10 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 # --- the servers (this process) ---
 
 
+# Thousands of orders a second from one strategy, past the safe default of 500: set explicitly.
+BENCHMARK_RISK = {"max_orders_per_second": 100_000, "order_burst": 100_000}
+
+
 def settings_for(database_url: str, directory: Path, window_size: int, batch_interval: float | None = None) -> Settings:
     stream = StreamConfig(window_size=window_size)
     if batch_interval is not None:
@@ -288,6 +292,7 @@ def settings_for(database_url: str, directory: Path, window_size: int, batch_int
         reconcile=ReconcileConfig(interval_seconds=3600),
         stream=stream,
         grace_seconds=1.0,
+        risk=BENCHMARK_RISK,
     )
 
 

@@ -36,7 +36,9 @@ async def run(database_url: str, state: Path, orders: int, concurrency: int, max
 
     writer_module.GroupCommitWriter.__init__ = patched  # type: ignore[method-assign]
     app_module.GroupCommitWriter = writer_module.GroupCommitWriter
-    app = Application(replace(settings_for(database_url, state)), broker=QuietBroker())
+    # As fast as the writer goes, from one strategy: past the safe default order rate, set explicitly.
+    risk = {"max_orders_per_second": 1_000_000, "order_burst": 1_000_000}
+    app = Application(replace(settings_for(database_url, state, risk=risk)), broker=QuietBroker())
     await app.start()
     semaphore = asyncio.Semaphore(concurrency)
 

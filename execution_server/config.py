@@ -207,10 +207,9 @@ class Settings(BaseSettings):
             _validate_alpaca(self)
         elif self.trading_mode == "LIVE":
             raise ConfigError("TRADING_MODE", "LIVE needs EXECUTION_BROKER=alpaca; the simulated broker is paper only")
-        if self.risk:
-            from execution_server.risk.limits import parse_risk_limits
+        from execution_server.risk.limits import refuse_unsafe_limits
 
-            parse_risk_limits(self.risk)  # a RiskLimitsError is a ConfigError naming the key
+        refuse_unsafe_limits(self.risk, self.trading_mode)  # a RiskLimitsError is a ConfigError naming the key
         return self
 
     def broker_description(self) -> str:
@@ -229,6 +228,7 @@ class Settings(BaseSettings):
             shown[secret] = SECRET if shown[secret] else ""
         shown["database_url"] = mask_url_password(self.database_url)
         shown["effective_alpaca_stream_url"] = self.effective_alpaca_stream_url
+        shown["effective_risk_limits"] = _effective_risk_limits(self.risk)
         shown["simulator"]["effective_reference_prices"] = {
             symbol: format_decimal(price) for symbol, price in sorted(self.simulator.effective_reference_prices.items())
         }
@@ -242,6 +242,19 @@ class Settings(BaseSettings):
             return self.alpaca_stream_url
         scheme, _, rest = self.alpaca_base_url.partition("://")
         return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/stream"
+
+
+def _effective_risk_limits(risk: Mapping[str, Any]) -> dict[str, Any]:
+    """The limits in force, safe defaults included, as GetRiskLimits shows them: globally and
+    for each strategy the file names."""
+    from execution_server.risk.limits import parse_risk_limits
+
+    limits = parse_risk_limits(risk)
+    return {
+        "global": limits.effective_limits(),
+        "strategies": {strategy_id: limits.effective_limits(strategy_id) for strategy_id in sorted(limits.strategies)},
+        "safe_defaults_off": limits.safe_defaults_off,
+    }
 
 
 # Which URLs each mode may trade on. A loopback URL is the emulator, never a real account: paper.

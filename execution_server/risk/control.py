@@ -19,7 +19,13 @@ from typing import Protocol
 
 from execution_server.config import Settings
 from execution_server.risk.kill_switch import KillSwitchState
-from execution_server.risk.limits import RiskLimits, RiskLimitsError, load_risk_limits_file, parse_risk_limits
+from execution_server.risk.limits import (
+    RiskLimits,
+    RiskLimitsError,
+    load_risk_limits_file,
+    refuse_if_live_without_defaults,
+    refuse_unsafe_limits,
+)
 from execution_server.risk.manager import RiskManager
 from execution_server.risk.portfolio import PortfolioView
 from execution_server.store import repository
@@ -73,8 +79,10 @@ class RiskControl:
                 stored_kill_switch.reduce_only,
                 stored_kill_switch.changed_at,
             )
+        limits = refuse_unsafe_limits(settings.risk, settings.trading_mode)
+        _warn_if_unlimited(limits, "at start-up")
         self.manager = RiskManager(
-            parse_risk_limits(settings.risk),
+            limits,
             self.portfolio,
             reference_price,
             kill_switch=kill_switch,
@@ -184,9 +192,11 @@ class RiskControl:
             return
         try:
             limits = load_risk_limits_file(path)
-        except RiskLimitsError as error:  # missing, unreadable, not TOML, or a bad limit
+            refuse_if_live_without_defaults(limits, self._settings.trading_mode)
+        except RiskLimitsError as error:  # missing, unreadable, not TOML, a bad limit, or LIVE with none
             log.error("SIGHUP: risk limits in %s not reloaded, the old ones stay in force: %s", path, error)
             return
+        _warn_if_unlimited(limits, "after SIGHUP")
         self.manager.replace_limits(limits)
         log.warning("SIGHUP: risk limits reloaded from %s", path)
 
@@ -218,3 +228,11 @@ class RiskControl:
         task = asyncio.get_running_loop().create_task(self._persist(state))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _warn_if_unlimited(limits: RiskLimits, when: str) -> None:
+    if limits.safe_defaults_off:
+        log.warning(
+            'risk.limits = "none" %s: the safe default risk limits are off; only the [risk] keys '
+            "written in the file apply (none written: orders of any size and rate reach the broker)", when,
+        )

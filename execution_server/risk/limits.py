@@ -23,8 +23,13 @@ exactly with Decimal. A TOML float (`max_order_notional = 10000.5`) is refused w
 naming the key: a binary float has already lost the value the operator wrote. Rates and
 durations (`max_orders_per_second`, `duplicate_window_seconds`) are clock arithmetic, not
 money, and also accept floats. An unknown key is an error too, because a misspelt limit
-silently ignored is a limit that does not exist. An absent key means "no limit"; a strategy
-cannot lift a global limit, only set its own value.
+silently ignored is a limit that does not exist. A strategy cannot lift a global limit, only
+set its own value.
+
+A key absent everywhere takes its safe default (SAFE_DEFAULTS below) if it has one, and
+means "no limit" otherwise. `limits = "none"` in the `[risk]` table drops the safe defaults:
+only the keys written beside it apply (none at all: no limits). Start-up warns about that,
+and TRADING_MODE=LIVE refuses it.
 """
 
 from __future__ import annotations
@@ -39,6 +44,28 @@ from typing import Any
 from execution_server.config_fields import ConfigError, positive_money
 from execution_server.config_sources import read_toml
 from execution_server.domain.money import format_decimal
+
+
+# The safety net against absurd orders (a fat finger, a unit mix-up, a runaway loop), in force
+# unless the [risk] table overrides it key by key. Sized so that no ordinary desk order comes
+# near it, not as a business limit: one order of 1,000,000 shares is several times a large US
+# equity block trade and about 1-5 % of a large cap's daily volume; $10,000,000 in one order
+# and $50,000,000 in one symbol per strategy are far past what an algorithm trading through a
+# retail-grade API sends, yet stop a quantity typed with extra zeros before it reaches the
+# broker. 500 orders per second per strategy (in bursts of as many) is well above what a
+# strategy needs and what Alpaca accepts (about 200 requests a minute), and stops a loop that
+# resends on every tick. Whoever needs more (the service's own benchmarks run 1,000 orders a
+# second) sets the key explicitly.
+SAFE_DEFAULTS: Mapping[str, Any] = MappingProxyType({
+    "max_order_quantity": "1000000",
+    "max_order_notional": "10000000",
+    "max_position_notional": "50000000",
+    "max_orders_per_second": 500,
+})
+
+# The `[risk]` key that switches the safe defaults: "default" (the same as leaving it out) or "none".
+LIMITS_SWITCH = "limits"
+NO_LIMITS = "none"
 
 
 class RiskLimitsError(ConfigError):
@@ -114,6 +141,8 @@ class RiskLimits:
     defaults: StrategyLimits = StrategyLimits()
     strategies: Mapping[str, StrategyLimits] = field(default_factory=lambda: MappingProxyType({}))
     account: AccountLimits = AccountLimits()
+    # `limits = "none"`: the safe defaults were switched off (start-up warns; LIVE refuses).
+    safe_defaults_off: bool = False
 
     def for_strategy(self, strategy_id: str) -> StrategyLimits:
         return self.strategies.get(strategy_id, self.defaults)
@@ -250,10 +279,22 @@ _SECTION_TYPES: Mapping[str, type] = {
 }
 
 
+def _safe_defaults_off(table: dict[str, Any]) -> bool:
+    """Pop the `limits` switch: True for "none", False for "default" or absent."""
+    switch = table.pop(LIMITS_SWITCH, "default")
+    if switch not in ("default", NO_LIMITS):
+        raise RiskLimitsError(f"risk.{LIMITS_SWITCH}", f'expected "default" or "{NO_LIMITS}"')
+    return switch == NO_LIMITS
+
+
 def parse_risk_limits(risk_table: Mapping[str, Any] | None) -> RiskLimits:
-    """Build RiskLimits from the already-loaded `[risk]` table (None or empty: no limits).
-    Raises RiskLimitsError naming the first offending key."""
+    """Build RiskLimits from the already-loaded `[risk]` table, over the safe defaults unless
+    it says `limits = "none"` (None or empty: the safe defaults alone). Raises RiskLimitsError
+    naming the first offending key."""
     table = dict(risk_table or {})
+    defaults_off = _safe_defaults_off(table)
+    if not defaults_off:
+        table = {**SAFE_DEFAULTS, **table}
     strategies_table = table.pop("strategies", {})
     account_table = table.pop("account", {})
     global_parsed = _parse_table("risk", table, _STRATEGY_KEYS)
@@ -267,7 +308,24 @@ def parse_risk_limits(risk_table: Mapping[str, Any] | None) -> RiskLimits:
         strategies[strategy_id] = _build(StrategyLimits, merged, _STRATEGY_KEYS, path)
     account_parsed = _parse_table("risk.account", account_table, _ACCOUNT_KEYS)
     account = _build(AccountLimits, account_parsed, _ACCOUNT_KEYS, "risk.account")
-    return RiskLimits(defaults=defaults, strategies=MappingProxyType(strategies), account=account)
+    return RiskLimits(
+        defaults=defaults, strategies=MappingProxyType(strategies), account=account, safe_defaults_off=defaults_off
+    )
+
+
+def refuse_unsafe_limits(risk_table: Mapping[str, Any] | None, trading_mode: str) -> RiskLimits:
+    """Parse the `[risk]` table as start-up does: LIVE trading with the safe defaults switched
+    off is refused, naming `risk.limits`, since real money then has no bound at all."""
+    limits = parse_risk_limits(risk_table)
+    refuse_if_live_without_defaults(limits, trading_mode)
+    return limits
+
+
+def refuse_if_live_without_defaults(limits: RiskLimits, trading_mode: str) -> None:
+    if limits.safe_defaults_off and trading_mode == "LIVE":
+        raise RiskLimitsError(
+            f"risk.{LIMITS_SWITCH}", f'"{NO_LIMITS}" is refused with TRADING_MODE=LIVE: live trading needs risk limits'
+        )
 
 
 def load_risk_limits_file(path: str | Path) -> RiskLimits:
@@ -293,7 +351,10 @@ __all__ = [
     "PositionLimits",
     "RiskLimits",
     "RiskLimitsError",
+    "SAFE_DEFAULTS",
     "StrategyLimits",
     "load_risk_limits_file",
     "parse_risk_limits",
+    "refuse_if_live_without_defaults",
+    "refuse_unsafe_limits",
 ]

@@ -20,7 +20,7 @@ from tests.waiting import eventually
 async def service(emulator: AlpacaEmulator, database_url: str, tmp_path: Path,
                   caplog: pytest.LogCaptureFixture) -> AsyncIterator[Client]:
     settings = settings_for(database_url, tmp_path, broker="alpaca", alpaca_api_key="KEY", alpaca_secret_key="SECRET",
-                            alpaca_base_url=emulator.rest_url, trading_mode="PAPER")
+                            alpaca_base_url=emulator.rest_url, alpaca_data_url=emulator.rest_url, trading_mode="PAPER")
     with caplog.at_level(logging.INFO, "execution_server.app"):
         async with running(settings) as client:
             yield client
@@ -59,6 +59,7 @@ async def test_a_limit_order_is_cancelled_and_a_rejection_carries_alpacas_words(
 
 
 async def test_a_5xx_on_submit_is_settled_by_lookup_never_sent_twice(service: Client, emulator: AlpacaEmulator) -> None:
+    await service.app.broker.prepare_price("AAPL")  # priced first: the 500 is the submission's, not market data's
     emulator.fail_next(500, after_processing=True)
     order = await service.place(client_order_id="grpc-5xx", quantity="3")
     filled = await eventually(lambda: service.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)

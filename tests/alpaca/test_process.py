@@ -20,7 +20,8 @@ def _alpaca_server(database_url: str, tmp_path: Path, emulator: AlpacaEmulator) 
     config = tmp_path / "service.toml"
     config.write_text("[server]\nsettle_attempts = 1000\n")
     return ServerProcess(database_url, tmp_path, EXECUTION_BROKER="alpaca", ALPACA_API_KEY="KEY",
-                         ALPACA_SECRET_KEY="SECRET", ALPACA_BASE_URL=emulator.rest_url, TRADING_MODE="PAPER",
+                         ALPACA_SECRET_KEY="SECRET", ALPACA_BASE_URL=emulator.rest_url, ALPACA_DATA_URL=emulator.rest_url,
+                         TRADING_MODE="PAPER",
                          EXECUTION_CONFIG=str(config))
 
 

@@ -28,7 +28,9 @@ EXTERNAL = "external"  # the strategy reconciliation books the broker's unexplai
 async def client(database_url: str, tmp_path: Path):
     # Automatic runs only compare: every repair here is the one the test asks for.
     reconcile = ReconcileConfig(interval_seconds=3600, auto_repair=False)
-    async with running(settings_for(database_url, tmp_path, reconcile=reconcile)) as client:
+    # The arithmetic of every quantity the API accepts, far past any sane risk limit: none here.
+    risk = {"limits": "none"}
+    async with running(settings_for(database_url, tmp_path, reconcile=reconcile, risk=risk)) as client:
         await client.simulator.SetPrice(sim.SetPriceRequest(symbol="AAPL", price="100"))
         yield client
 

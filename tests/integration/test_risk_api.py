@@ -241,7 +241,9 @@ class UnpricedBroker(QuietBroker):
 async def test_market_order_without_a_reference_price_is_rejected_when_a_notional_limit_applies(
     database_url: str, tmp_path: Path
 ) -> None:
-    settings = with_risk(database_url, tmp_path, {"strategies": {"capped": {"max_order_notional": "1000"}}})
+    # Without the safe defaults, whose notional limit would apply to every strategy.
+    risk = {"limits": "none", "strategies": {"capped": {"max_order_notional": "1000"}}}
+    settings = with_risk(database_url, tmp_path, risk)
     async with running(settings, UnpricedBroker()) as client:
         assert_rejected(await client.place(strategy_id="capped", quantity="1"), "NO_REFERENCE_PRICE")
         assert_accepted(await client.place(strategy_id="uncapped", quantity="1"))  # no notional to check
@@ -265,7 +267,8 @@ async def test_risk_limits_show_the_global_limits_and_a_strategy_override_wins(d
         shown = await limits_in_force(client)
         assert shown["order_limits.max_order_quantity"] == "100"
         assert shown["order_limits.blocked_symbols"] == "GME"
-        assert shown["order_limits.max_order_notional"] == ""
+        assert shown["order_limits.max_order_notional"] == "10000000"  # the safe default, not overridden
+        assert shown["order_limits.price_collar_pct"] == ""  # no default: no limit
         assert shown["exposure.account_max_gross_exposure"] == "5000000"
         overridden = await limits_in_force(client, "momentum_v1")
         assert overridden["order_limits.max_order_quantity"] == "10"

@@ -84,7 +84,7 @@ def test_a_market_order_without_a_reference_price_is_rejected_when_a_notional_li
 
 
 def test_a_market_order_without_a_reference_price_passes_when_no_notional_limit_applies() -> None:
-    desk = Desk({"max_order_quantity": "10"}, prices={})
+    desk = Desk({"limits": "none", "max_order_quantity": "10"}, prices={})
     assert desk.accepts(quantity=1)
 
 

@@ -120,7 +120,7 @@ def test_explain_says_what_each_check_enforces_for_the_strategy() -> None:
     desk = Desk({"max_order_quantity": "100", "strategies": {"momentum_v1": {"max_order_quantity": "10"}}})
     lines = desk.risk.explain("momentum_v1")
     assert lines[0] == "trading state: ACTIVE"
-    assert "order size: quantity ≤ 10, notional unlimited" in lines
+    assert "order size: quantity ≤ 10, notional ≤ 10000000" in lines  # the safe default notional
     assert any(line.startswith("duplicate guard: off") for line in lines)
 
 
