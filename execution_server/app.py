@@ -21,6 +21,7 @@ from execution_server.api.risk_servicer import RiskServicer
 from execution_server.api.server import EXECUTION_SERVICE, RISK_SERVICE, SIMULATOR_SERVICE, GrpcServer
 from execution_server.api.servicer import ExecutionServicer
 from execution_server.api.simulator_servicer import SimulatorServicer
+from execution_server.audit.trail import AuditTrail
 from execution_server.brokers.base import BrokerClient
 from execution_server.brokers.factory import build_broker
 from execution_server.brokers.simulated import SimulatedBroker
@@ -104,6 +105,7 @@ class Application:
             encode=encode_update, on_broker_ids_taken=self.open_orders.note_taken_broker_ids,
         )
         self._to_release.append(self.writer.stop)
+        self.audit = AuditTrail(self.writer, self.engine)
         self.risk = RiskControl(
             settings=settings,
             reference_price=self.broker.reference_price,
@@ -174,10 +176,10 @@ class Application:
                 batch_interval=settings.stream.batch_interval_seconds,
                 catch_up_send_slots=settings.stream.catch_up_send_slots,
             ),
-            RISK_SERVICE: RiskServicer(self.risk),
+            RISK_SERVICE: RiskServicer(self.risk, self.audit),
         }
         if self.broker.name == "simulated":
-            services[SIMULATOR_SERVICE] = SimulatorServicer(self.broker)
+            services[SIMULATOR_SERVICE] = SimulatorServicer(self.broker, self.audit)
         self.server = GrpcServer(settings.grpc_address, services, keepalive_seconds=settings.keepalive_seconds)
         self._to_release.append(lambda: self.server.stop(settings.grace_seconds))
         self._to_release.append(self._finish_health_updates)  # before the server stops

@@ -6,7 +6,9 @@ import grpc
 
 from execution.v1 import risk_pb2 as pb
 from execution.v1 import risk_pb2_grpc
+from execution_server.api.convert import timestamp
 from execution_server.api.errors import translate_errors
+from execution_server.audit.trail import AuditTrail
 from execution_server.risk.control import RiskControl
 from execution_server.risk.kill_switch import TradingState
 
@@ -17,9 +19,15 @@ TRADING_STATES = {
 }
 
 
+# ListOperatorActions: a page when the request names no limit, and the largest one.
+DEFAULT_ACTIONS = 100
+MAX_ACTIONS = 1000
+
+
 class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
-    def __init__(self, risk: RiskControl) -> None:
+    def __init__(self, risk: RiskControl, audit: AuditTrail) -> None:
         self._risk = risk
+        self._audit = audit
 
     @translate_errors
     async def GetRiskStatus(self, request: pb.GetRiskStatusRequest, context: grpc.aio.ServicerContext) -> pb.GetRiskStatusResponse:
@@ -57,3 +65,20 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         return pb.GetRiskLimitsResponse(
             limits=self._risk.limits.effective_limits(request.strategy_id), strategy_id=request.strategy_id
         )
+
+    @translate_errors
+    async def ListOperatorActions(
+        self, request: pb.ListOperatorActionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOperatorActionsResponse:
+        if request.limit > MAX_ACTIONS:
+            from execution_server.api.validation import InvalidRequest
+
+            raise InvalidRequest([("limit", f"at most {MAX_ACTIONS}")])
+        actions = await self._audit.recent(request.limit or DEFAULT_ACTIONS, request.before_id or None)
+        return pb.ListOperatorActionsResponse(actions=[
+            pb.OperatorAction(
+                id=action.id, actor=action.actor, action=action.action, details_json=action.details_json,
+                at=timestamp(action.at),
+            )
+            for action in actions
+        ])

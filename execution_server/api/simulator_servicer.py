@@ -11,14 +11,19 @@ from execution.v1 import simulator_pb2 as pb
 from execution.v1 import simulator_pb2_grpc
 from execution_server.api.validation import SYMBOL, InvalidRequest, out_of_bounds
 from execution_server.api.errors import translate_errors
+from execution_server.audit.entry import by_caller
+from execution_server.audit.trail import AuditTrail
 from execution_server.brokers.base import CancelRefused
 from execution_server.brokers.simulated import SimulatedBroker
 from execution_server.domain.money import InvalidDecimal, format_decimal, parse_decimal
 
 
 class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
-    def __init__(self, broker: SimulatedBroker) -> None:
+    """Every control is an operator action: recorded in the audit trail once it is done, with its result."""
+
+    def __init__(self, broker: SimulatedBroker, audit: AuditTrail) -> None:
         self._broker = broker
+        self._audit = audit
 
     @translate_errors
     async def SetPrice(self, request: pb.SetPriceRequest, context: grpc.aio.ServicerContext) -> pb.SetPriceResponse:
@@ -32,11 +37,17 @@ class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
             raise InvalidRequest(problems)
         assert price is not None
         fills = self._broker.set_price(symbol, price, available)
+        await self._audit.record(by_caller("SetPrice", {
+            "symbol": symbol, "price": format_decimal(price),
+            "available_quantity": None if available is None else format_decimal(available), "fills": fills,
+        }))
         return pb.SetPriceResponse(symbol=symbol, price=format_decimal(price), fills=fills)
 
     @translate_errors
     async def CloseSession(self, request: pb.CloseSessionRequest, context: grpc.aio.ServicerContext) -> pb.CloseSessionResponse:
-        return pb.CloseSessionResponse(expired_broker_order_ids=self._broker.close_session())
+        expired = self._broker.close_session()
+        await self._audit.record(by_caller("CloseSession", {"expired_broker_order_ids": list(expired)}))
+        return pb.CloseSessionResponse(expired_broker_order_ids=expired)
 
     @translate_errors
     async def SetBrokerPosition(
@@ -54,6 +65,9 @@ class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
         if average is None:
             average = self._broker.reference_price(symbol) or Decimal("1")
         self._broker.set_position(symbol, quantity, average)
+        await self._audit.record(by_caller("SetBrokerPosition", {
+            "symbol": symbol, "quantity": format_decimal(quantity), "average_entry_price": format_decimal(average),
+        }))
         return pb.SetBrokerPositionResponse()
 
     @translate_errors
@@ -66,11 +80,13 @@ class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
             self._broker.cancel_behind_back(request.broker_order_id)
         except (LookupError, ValueError, CancelRefused) as error:
             raise InvalidRequest([("broker_order_id", f"no open order {request.broker_order_id!r}: {error}")]) from None
+        await self._audit.record(by_caller("CancelAtBroker", {"broker_order_id": request.broker_order_id}))
         return pb.CancelAtBrokerResponse()
 
     @translate_errors
     async def LoseEvents(self, request: pb.LoseEventsRequest, context: grpc.aio.ServicerContext) -> pb.LoseEventsResponse:
         self._broker.lose_next_events(request.count)
+        await self._audit.record(by_caller("LoseEvents", {"count": request.count}))
         return pb.LoseEventsResponse()
 
 

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from execution_server.audit import trail as audit_trail
+from execution_server.audit.entry import AuditEntry, by_caller
 from execution_server.brokers.base import BrokerClient, BrokerOrder, BrokerPosition
 from execution_server.domain.orders import Order, OrderStatus
 from execution_server.oms.broker_events import BrokerEventApplier
@@ -43,6 +45,9 @@ POSITION_KINDS = frozenset(
 )
 # How long a run waits for the broker events received before its cut to be applied.
 CUT_TIMEOUT_SECONDS = 5.0
+# The trigger of a run an operator asked for (the Reconcile RPC): with repair, an operator
+# action, recorded in the audit trail in the caller's name with the run it made.
+OPERATOR_TRIGGER = "rpc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +97,14 @@ class ReconcileRunner:
         applied, with later events held until the run is done. An order or symbol that events
         moved while the broker was being read is left for the next run: its difference may be
         one the snapshot did, or did not, include."""
+        # Read here, in the caller's task: the writer that records it runs in its own.
+        audited = by_caller("Reconcile", {"repair": True}) if repair and trigger == OPERATOR_TRIGGER else None
         async with self._lock:
             opening = self._events.open_window(self._broker.request_marker())  # before any await
             snapshot = await self._snapshot()
             try:
                 async with self._events.held_at(opening, self._broker.request_marker(), CUT_TIMEOUT_SECONDS) as moved:
-                    return await self._run_at(snapshot, moved, repair=repair, trigger=trigger)
+                    return await self._run_at(snapshot, moved, repair=repair, trigger=trigger, audited=audited)
             except CutUnavailable as why:
                 log.info("reconcile (%s): no cut on the event stream (%s); comparing after the events received", trigger, why)
             except CutNotReached:
@@ -106,16 +113,18 @@ class ReconcileRunner:
                     "is the database refusing writes? try again"
                 ) from None
             await self._events.drained()
-            return await self._run_at(await self._snapshot(), None, repair=repair, trigger=trigger)
+            return await self._run_at(await self._snapshot(), None, repair=repair, trigger=trigger, audited=audited)
 
-    async def _run_at(self, snapshot: BrokerSnapshot, moved: Moved | None, *, repair: bool, trigger: str) -> ReconcileReport:
+    async def _run_at(
+        self, snapshot: BrokerSnapshot, moved: Moved | None, *, repair: bool, trigger: str, audited: AuditEntry | None
+    ) -> ReconcileReport:
         result = await self._compare(snapshot, moved)
         unresolved: tuple[Discrepancy, ...] = ()
         run_id = await self._reserve_run_id(trigger, repair, result.checked_at)
         if repair and result.has_discrepancies:
             unresolved = await self._repair(run_id, snapshot, moved)
         report = ReconcileReport(run_id, trigger, repair, result, unresolved)
-        await self._save(report)
+        await self._save(report, audited)
         self._log(report)
         if repair and unresolved and self._halt is not None:
             self._halt(f"reconcile run {run_id}: {len(unresolved)} discrepancies repair could not explain")
@@ -189,13 +198,17 @@ class ReconcileRunner:
 
         return await self._writer.run(op)
 
-    async def _save(self, report: ReconcileReport) -> None:
+    async def _save(self, report: ReconcileReport, audited: AuditEntry | None = None) -> None:
+        """Complete the run's row and, for an operator's repair, its audit entry in the same
+        transaction: the run (ListReconcileRuns) holds what was found and what repair left."""
         body = reconcile_result_to_json(report.result.discrepancies, report.unresolved)
 
         async def op(tx: Transaction) -> None:
             await repository.complete_reconcile_run(
                 tx.conn, report.run_id, has_discrepancies=report.has_discrepancies, result=body
             )
+            if audited is not None:
+                await audit_trail.write(tx, _repair_entry(audited, report))
 
         await self._writer.run(op)
 
@@ -243,6 +256,21 @@ class ReconcileRunner:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._timer = None
+
+
+def _repair_entry(asked: AuditEntry, report: ReconcileReport) -> AuditEntry:
+    """What an operator's repair did: the run that records it, how many differences it found
+    and how many it could not explain, by kind."""
+    kinds: dict[str, int] = {}
+    for discrepancy in report.result.discrepancies:
+        kinds[discrepancy.kind.name] = kinds.get(discrepancy.kind.name, 0) + 1
+    return AuditEntry(asked.actor, asked.action, {
+        **asked.details,
+        "reconcile_run_id": report.run_id,
+        "discrepancies": len(report.result.discrepancies),
+        "unresolved": len(report.unresolved),
+        "kinds": kinds,
+    })
 
 
 def _sent_after_the_read(discrepancy: Discrepancy, snapshot: BrokerSnapshot) -> bool:

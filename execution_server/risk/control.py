@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from execution_server.audit import trail as audit_trail
+from execution_server.audit.entry import AuditEntry, by_caller
 from execution_server.config import Settings
 from execution_server.risk.kill_switch import KillSwitchState
 from execution_server.risk.limits import (
@@ -169,14 +171,33 @@ class RiskControl:
     ) -> tuple[KillSwitchState, list[str], Sequence[CancelFailed]]:
         """Engage or release; with cancel_open_orders, also the orders whose cancel was
         requested and those whose cancel failed."""
+        asked = {"engaged": engaged, "reason": reason, "reduce_only": reduce_only, "cancel_open_orders": cancel_open_orders}
+        entry = by_caller("SetKillSwitch", asked)  # the caller is known here, not in the writer's task
         state = KillSwitchState.engage(reason, _now(), reduce_only) if engaged else KillSwitchState.release(_now())
-        await self._persist(state)  # persisted first: a crash right after still finds it engaged
+        # Persisted first, with its audit entry: a crash right after still finds it engaged, and who did it.
+        action_id = await self._persist(state, entry)
         self.manager.set_kill_switch(state)
         cancelled: list[str] = []
         failed: Sequence[CancelFailed] = ()
         if engaged and cancel_open_orders and self._orders is not None:
             cancelled, failed = await self._orders.cancel_all_open(f"kill switch: {reason}")
+            await self._record_cancels(entry.actor, action_id, cancelled, failed)
         return state, cancelled, failed
+
+    async def _record_cancels(
+        self, actor: str, action_id: int | None, cancelled: list[str], failed: Sequence[CancelFailed]
+    ) -> None:
+        """What the kill switch's cancel_open_orders did, linked to the SetKillSwitch entry."""
+        entry = AuditEntry(actor, "CancelOpenOrders", {
+            "set_kill_switch_action": action_id,
+            "cancelled_order_ids": list(cancelled),
+            "cancel_failures": [{"order_id": f.order_id, "reason": f.reason} for f in failed],
+        })
+
+        async def record_cancels(tx: Transaction) -> None:
+            await audit_trail.write(tx, entry)
+
+        await self._writer.run(record_cancels)
 
     def halt(self, reason: str) -> None:
         """Engage the kill switch from inside the service (reconciliation found what it cannot explain)."""
@@ -216,13 +237,16 @@ class RiskControl:
         await self._writer.run(save_openings)
         self._saved_openings = now
 
-    async def _persist(self, state: KillSwitchState) -> None:
+    async def _persist(self, state: KillSwitchState, entry: AuditEntry | None = None) -> int | None:
+        """Save the kill switch and, in the same transaction, the operator's action behind it
+        (its id); an engagement from inside the service has none."""
         stored = StoredKillSwitch(state.engaged, state.reason, state.reduce_only, state.changed_at or _now())
 
-        async def save_kill_switch(tx: Transaction) -> None:
+        async def save_kill_switch(tx: Transaction) -> int | None:
             await repository.save_kill_switch(tx.conn, stored)
+            return None if entry is None else await audit_trail.write(tx, entry)
 
-        await self._writer.run(save_kill_switch)
+        return await self._writer.run(save_kill_switch)
 
     def _persist_in_background(self, state: KillSwitchState) -> None:
         task = asyncio.get_running_loop().create_task(self._persist(state))

@@ -154,3 +154,16 @@ reconcile_runs = Table(
     # The discrepancies found (and those left after repair) as JSON.
     Column("result", Text, nullable=False),
 )
+
+# The audit trail: every operator action (the kill switch, the simulator's controls, a repair
+# asked for), who did it (the token's name, never the token), when, and what it did as JSON of
+# bounded size. Written in the same transaction as the change it describes where there is one.
+operator_actions = Table(
+    "operator_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("details", Text, nullable=False),
+)

@@ -1,7 +1,7 @@
 """The store's queries and writes, as plain functions over an async connection (SQLAlchemy
 Core, no ORM), one module per table or concern. Callers use them as `repository.<name>`."""
 
-from execution_server.store.repository.records import StoredPosition, StoredKillSwitch
+from execution_server.store.repository.records import StoredPosition, StoredKillSwitch, StoredOperatorAction
 from execution_server.store.repository.orders import (
     insert_orders,
     update_orders,
@@ -39,8 +39,11 @@ from execution_server.store.repository.reconcile_runs import (
     recent_reconcile_runs,
 )
 
+from execution_server.store.repository.operator_actions import insert_operator_action, recent_operator_actions
+
 __all__ = [
     "StoredKillSwitch",
+    "StoredOperatorAction",
     "StoredPosition",
     "complete_reconcile_run",
     "day_cash",
@@ -56,6 +59,7 @@ __all__ = [
     "holders_of_broker_ids",
     "insert_events",
     "insert_fills",
+    "insert_operator_action",
     "insert_orders",
     "insert_reconcile_run",
     "list_orders",
@@ -67,6 +71,7 @@ __all__ = [
     "max_sequence",
     "min_sequence",
     "open_orders",
+    "recent_operator_actions",
     "recent_reconcile_runs",
     "save_day_openings",
     "save_kill_switch",

@@ -22,3 +22,12 @@ class StoredKillSwitch:
     reason: str
     reduce_only: bool
     changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOperatorAction:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    details: str  # JSON

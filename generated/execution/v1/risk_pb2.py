@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x65xecution/v1/risk.proto\x12\x0c\x65xecution.v1\"\x16\n\x14GetRiskStatusRequest\"\x98\x02\n\x15GetRiskStatusResponse\x12\x1b\n\x13kill_switch_engaged\x18\x01 \x01(\x08\x12\x1a\n\x12kill_switch_reason\x18\x02 \x01(\t\x12\x31\n\rtrading_state\x18\x03 \x01(\x0e\x32\x1a.execution.v1.TradingState\x12X\n\x13reducing_strategies\x18\x04 \x03(\x0b\x32;.execution.v1.GetRiskStatusResponse.ReducingStrategiesEntry\x1a\x39\n\x17ReducingStrategiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"h\n\x14SetKillSwitchRequest\x12\x0f\n\x07\x65ngaged\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x1a\n\x12\x63\x61ncel_open_orders\x18\x03 \x01(\x08\x12\x13\n\x0breduce_only\x18\x04 \x01(\x08\"\xd6\x01\n\x15SetKillSwitchResponse\x12\x1b\n\x13kill_switch_engaged\x18\x01 \x01(\x08\x12\x1a\n\x12kill_switch_reason\x18\x02 \x01(\t\x12\x31\n\rtrading_state\x18\x03 \x01(\x0e\x32\x1a.execution.v1.TradingState\x12\x1b\n\x13\x63\x61ncelled_order_ids\x18\x04 \x03(\t\x12\x34\n\x0f\x63\x61ncel_failures\x18\x05 \x03(\x0b\x32\x1b.execution.v1.CancelFailure\"1\n\rCancelFailure\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"+\n\x14GetRiskLimitsRequest\x12\x13\n\x0bstrategy_id\x18\x01 \x01(\t\"\x9c\x01\n\x15GetRiskLimitsResponse\x12?\n\x06limits\x18\x01 \x03(\x0b\x32/.execution.v1.GetRiskLimitsResponse.LimitsEntry\x12\x13\n\x0bstrategy_id\x18\x02 \x01(\t\x1a-\n\x0bLimitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*}\n\x0cTradingState\x12\x1d\n\x19TRADING_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14TRADING_STATE_ACTIVE\x10\x01\x12\x1a\n\x16TRADING_STATE_REDUCING\x10\x02\x12\x18\n\x14TRADING_STATE_HALTED\x10\x03\x32\x9b\x02\n\x0bRiskService\x12X\n\rGetRiskStatus\x12\".execution.v1.GetRiskStatusRequest\x1a#.execution.v1.GetRiskStatusResponse\x12X\n\rSetKillSwitch\x12\".execution.v1.SetKillSwitchRequest\x1a#.execution.v1.SetKillSwitchResponse\x12X\n\rGetRiskLimits\x12\".execution.v1.GetRiskLimitsRequest\x1a#.execution.v1.GetRiskLimitsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x65xecution/v1/risk.proto\x12\x0c\x65xecution.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x16\n\x14GetRiskStatusRequest\"\x98\x02\n\x15GetRiskStatusResponse\x12\x1b\n\x13kill_switch_engaged\x18\x01 \x01(\x08\x12\x1a\n\x12kill_switch_reason\x18\x02 \x01(\t\x12\x31\n\rtrading_state\x18\x03 \x01(\x0e\x32\x1a.execution.v1.TradingState\x12X\n\x13reducing_strategies\x18\x04 \x03(\x0b\x32;.execution.v1.GetRiskStatusResponse.ReducingStrategiesEntry\x1a\x39\n\x17ReducingStrategiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"h\n\x14SetKillSwitchRequest\x12\x0f\n\x07\x65ngaged\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x1a\n\x12\x63\x61ncel_open_orders\x18\x03 \x01(\x08\x12\x13\n\x0breduce_only\x18\x04 \x01(\x08\"\xd6\x01\n\x15SetKillSwitchResponse\x12\x1b\n\x13kill_switch_engaged\x18\x01 \x01(\x08\x12\x1a\n\x12kill_switch_reason\x18\x02 \x01(\t\x12\x31\n\rtrading_state\x18\x03 \x01(\x0e\x32\x1a.execution.v1.TradingState\x12\x1b\n\x13\x63\x61ncelled_order_ids\x18\x04 \x03(\t\x12\x34\n\x0f\x63\x61ncel_failures\x18\x05 \x03(\x0b\x32\x1b.execution.v1.CancelFailure\"1\n\rCancelFailure\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"+\n\x14GetRiskLimitsRequest\x12\x13\n\x0bstrategy_id\x18\x01 \x01(\t\"\x9c\x01\n\x15GetRiskLimitsResponse\x12?\n\x06limits\x18\x01 \x03(\x0b\x32/.execution.v1.GetRiskLimitsResponse.LimitsEntry\x12\x13\n\x0bstrategy_id\x18\x02 \x01(\t\x1a-\n\x0bLimitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x1aListOperatorActionsRequest\x12\r\n\x05limit\x18\x01 \x01(\r\x12\x11\n\tbefore_id\x18\x02 \x01(\x04\"L\n\x1bListOperatorActionsResponse\x12-\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\x1c.execution.v1.OperatorAction\"y\n\x0eOperatorAction\x12\n\n\x02id\x18\x01 \x01(\x04\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x14\n\x0c\x64\x65tails_json\x18\x04 \x01(\t\x12&\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*}\n\x0cTradingState\x12\x1d\n\x19TRADING_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14TRADING_STATE_ACTIVE\x10\x01\x12\x1a\n\x16TRADING_STATE_REDUCING\x10\x02\x12\x18\n\x14TRADING_STATE_HALTED\x10\x03\x32\x87\x03\n\x0bRiskService\x12X\n\rGetRiskStatus\x12\".execution.v1.GetRiskStatusRequest\x1a#.execution.v1.GetRiskStatusResponse\x12X\n\rSetKillSwitch\x12\".execution.v1.SetKillSwitchRequest\x1a#.execution.v1.SetKillSwitchResponse\x12X\n\rGetRiskLimits\x12\".execution.v1.GetRiskLimitsRequest\x1a#.execution.v1.GetRiskLimitsResponse\x12j\n\x13ListOperatorActions\x12(.execution.v1.ListOperatorActionsRequest\x1a).execution.v1.ListOperatorActionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,26 +36,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETRISKSTATUSRESPONSE_REDUCINGSTRATEGIESENTRY']._serialized_options = b'8\001'
   _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._loaded_options = None
   _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._serialized_options = b'8\001'
-  _globals['_TRADINGSTATE']._serialized_start=926
-  _globals['_TRADINGSTATE']._serialized_end=1051
-  _globals['_GETRISKSTATUSREQUEST']._serialized_start=41
-  _globals['_GETRISKSTATUSREQUEST']._serialized_end=63
-  _globals['_GETRISKSTATUSRESPONSE']._serialized_start=66
-  _globals['_GETRISKSTATUSRESPONSE']._serialized_end=346
-  _globals['_GETRISKSTATUSRESPONSE_REDUCINGSTRATEGIESENTRY']._serialized_start=289
-  _globals['_GETRISKSTATUSRESPONSE_REDUCINGSTRATEGIESENTRY']._serialized_end=346
-  _globals['_SETKILLSWITCHREQUEST']._serialized_start=348
-  _globals['_SETKILLSWITCHREQUEST']._serialized_end=452
-  _globals['_SETKILLSWITCHRESPONSE']._serialized_start=455
-  _globals['_SETKILLSWITCHRESPONSE']._serialized_end=669
-  _globals['_CANCELFAILURE']._serialized_start=671
-  _globals['_CANCELFAILURE']._serialized_end=720
-  _globals['_GETRISKLIMITSREQUEST']._serialized_start=722
-  _globals['_GETRISKLIMITSREQUEST']._serialized_end=765
-  _globals['_GETRISKLIMITSRESPONSE']._serialized_start=768
-  _globals['_GETRISKLIMITSRESPONSE']._serialized_end=924
-  _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._serialized_start=879
-  _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._serialized_end=924
-  _globals['_RISKSERVICE']._serialized_start=1054
-  _globals['_RISKSERVICE']._serialized_end=1337
+  _globals['_TRADINGSTATE']._serialized_start=1224
+  _globals['_TRADINGSTATE']._serialized_end=1349
+  _globals['_GETRISKSTATUSREQUEST']._serialized_start=74
+  _globals['_GETRISKSTATUSREQUEST']._serialized_end=96
+  _globals['_GETRISKSTATUSRESPONSE']._serialized_start=99
+  _globals['_GETRISKSTATUSRESPONSE']._serialized_end=379
+  _globals['_GETRISKSTATUSRESPONSE_REDUCINGSTRATEGIESENTRY']._serialized_start=322
+  _globals['_GETRISKSTATUSRESPONSE_REDUCINGSTRATEGIESENTRY']._serialized_end=379
+  _globals['_SETKILLSWITCHREQUEST']._serialized_start=381
+  _globals['_SETKILLSWITCHREQUEST']._serialized_end=485
+  _globals['_SETKILLSWITCHRESPONSE']._serialized_start=488
+  _globals['_SETKILLSWITCHRESPONSE']._serialized_end=702
+  _globals['_CANCELFAILURE']._serialized_start=704
+  _globals['_CANCELFAILURE']._serialized_end=753
+  _globals['_GETRISKLIMITSREQUEST']._serialized_start=755
+  _globals['_GETRISKLIMITSREQUEST']._serialized_end=798
+  _globals['_GETRISKLIMITSRESPONSE']._serialized_start=801
+  _globals['_GETRISKLIMITSRESPONSE']._serialized_end=957
+  _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._serialized_start=912
+  _globals['_GETRISKLIMITSRESPONSE_LIMITSENTRY']._serialized_end=957
+  _globals['_LISTOPERATORACTIONSREQUEST']._serialized_start=959
+  _globals['_LISTOPERATORACTIONSREQUEST']._serialized_end=1021
+  _globals['_LISTOPERATORACTIONSRESPONSE']._serialized_start=1023
+  _globals['_LISTOPERATORACTIONSRESPONSE']._serialized_end=1099
+  _globals['_OPERATORACTION']._serialized_start=1101
+  _globals['_OPERATORACTION']._serialized_end=1222
+  _globals['_RISKSERVICE']._serialized_start=1352
+  _globals['_RISKSERVICE']._serialized_end=1743
 # @@protoc_insertion_point(module_scope)

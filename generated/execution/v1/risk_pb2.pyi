@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -95,3 +98,31 @@ class GetRiskLimitsResponse(_message.Message):
     limits: _containers.ScalarMap[str, str]
     strategy_id: str
     def __init__(self, limits: _Optional[_Mapping[str, str]] = ..., strategy_id: _Optional[str] = ...) -> None: ...
+
+class ListOperatorActionsRequest(_message.Message):
+    __slots__ = ("limit", "before_id")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_ID_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    before_id: int
+    def __init__(self, limit: _Optional[int] = ..., before_id: _Optional[int] = ...) -> None: ...
+
+class ListOperatorActionsResponse(_message.Message):
+    __slots__ = ("actions",)
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    actions: _containers.RepeatedCompositeFieldContainer[OperatorAction]
+    def __init__(self, actions: _Optional[_Iterable[_Union[OperatorAction, _Mapping]]] = ...) -> None: ...
+
+class OperatorAction(_message.Message):
+    __slots__ = ("id", "actor", "action", "details_json", "at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_JSON_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    actor: str
+    action: str
+    details_json: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., details_json: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -50,6 +50,11 @@ class RiskServiceStub:
                 request_serializer=execution_dot_v1_dot_risk__pb2.GetRiskLimitsRequest.SerializeToString,
                 response_deserializer=execution_dot_v1_dot_risk__pb2.GetRiskLimitsResponse.FromString,
                 _registered_method=True)
+        self.ListOperatorActions = channel.unary_unary(
+                '/execution.v1.RiskService/ListOperatorActions',
+                request_serializer=execution_dot_v1_dot_risk__pb2.ListOperatorActionsRequest.SerializeToString,
+                response_deserializer=execution_dot_v1_dot_risk__pb2.ListOperatorActionsResponse.FromString,
+                _registered_method=True)
 
 
 class RiskServiceServicer:
@@ -75,6 +80,14 @@ class RiskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOperatorActions(self, request, context):
+        """The audit trail: every operator action (the kill switch, the simulator's controls, a
+        Reconcile with repair), who did it and when, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RiskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +105,11 @@ def add_RiskServiceServicer_to_server(servicer, server):
                     servicer.GetRiskLimits,
                     request_deserializer=execution_dot_v1_dot_risk__pb2.GetRiskLimitsRequest.FromString,
                     response_serializer=execution_dot_v1_dot_risk__pb2.GetRiskLimitsResponse.SerializeToString,
+            ),
+            'ListOperatorActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOperatorActions,
+                    request_deserializer=execution_dot_v1_dot_risk__pb2.ListOperatorActionsRequest.FromString,
+                    response_serializer=execution_dot_v1_dot_risk__pb2.ListOperatorActionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +194,33 @@ class RiskService:
             '/execution.v1.RiskService/GetRiskLimits',
             execution_dot_v1_dot_risk__pb2.GetRiskLimitsRequest.SerializeToString,
             execution_dot_v1_dot_risk__pb2.GetRiskLimitsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOperatorActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/execution.v1.RiskService/ListOperatorActions',
+            execution_dot_v1_dot_risk__pb2.ListOperatorActionsRequest.SerializeToString,
+            execution_dot_v1_dot_risk__pb2.ListOperatorActionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
