@@ -155,8 +155,9 @@ class Settings(BaseSettings):
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL
     trading_mode: str = "PAPER"
     # Alpaca's: from ALPACA_* or the file's [alpaca] table (api_key, secret_key, base_url, ...).
-    alpaca_api_key: str = ""
-    alpaca_secret_key: str = ""
+    # Secrets: never in the repr (a log line or an assertion message that shows the settings).
+    alpaca_api_key: str = Field(default="", repr=False)
+    alpaca_secret_key: str = Field(default="", repr=False)
     alpaca_base_url: AlpacaUrl = PAPER_URL
     # Empty: derived from the base URL (effective_alpaca_stream_url), as Alpaca's own are.
     alpaca_stream_url: AlpacaStreamUrl = ""
@@ -190,7 +191,13 @@ class Settings(BaseSettings):
         try:
             super().__init__(**values)
         except ValidationError as error:
-            raise config_error(error, type(self), lambda location: _name_of(location, sources)) from None
+            refused = config_error(error, type(self), lambda location: _name_of(location, sources))
+        else:
+            return
+        # Raised outside the handler, so that it has no __context__: pydantic's error holds the
+        # values it was given, secrets among them, and a tool that reports chained exceptions
+        # would print them.
+        raise refused
 
     @classmethod
     def settings_customise_sources(

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import secret_scan as secrets_scan
+
 POSTGRES_URL = os.environ.get("EXECUTION_TEST_DATABASE_URL", "")
 _counter = itertools.count()
 
@@ -49,3 +51,34 @@ def _admin(statement: str) -> None:
             await connection.close()
 
     asyncio.run(run())
+
+
+# --- secrets never appear in what the servers wrote (tests/secret_scan.py) ---
+
+_capture: secrets_scan.SessionCapture | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _capture
+    directory = os.environ.get("SECRET_SCAN_DIR")  # where to keep the capture; default: a new temporary one
+    _capture = secrets_scan.SessionCapture(Path(directory) if directory else None)
+    _capture.install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _capture is None:
+        return
+    problems = secrets_scan.check(_capture)
+    _capture.uninstall()
+    if not problems:
+        _capture.discard()
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["secret scan: configured secrets appear in what the servers wrote:", *problems,
+                 f"(everything captured: {_capture.path} and the ServerProcess logs)"]
+        for line in lines:
+            if reporter is not None:
+                reporter.write_line(line, red=True)
+            else:
+                print(line)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -15,10 +15,15 @@ from execution.v1 import execution_pb2_grpc, risk_pb2_grpc, simulator_pb2_grpc
 from execution_server.app import Application
 from execution_server.brokers.base import BrokerClient
 from execution_server.config import ReconcileConfig, Settings, SimulatorConfig, StreamConfig, replace
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 
 def settings_for(database_url: str, state_dir: Path, **overrides: Any) -> Settings:
     base = Settings(
+        # Secrets every test server holds, even on the simulated broker: the suite's secret scan
+        # (tests/secret_scan.py) proves they never appear in what the servers write.
+        alpaca_api_key=ALPACA_KEY,
+        alpaca_secret_key=ALPACA_SECRET,
         grpc_address="127.0.0.1:0",
         database_url=database_url,
         simulator=SimulatorConfig(state_path=state_dir / "simulator.jsonl"),

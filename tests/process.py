@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET, register_process_output
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -27,9 +29,13 @@ class ServerProcess:
             "EXECUTION_GRPC_ADDRESS": self.address,
             "EXECUTION_DATABASE_URL": database_url,
             "EXECUTION_SIMULATOR_STATE": str(state_dir / "simulator.jsonl"),
+            # Held even on the simulated broker: the suite's secret scan reads this process's output.
+            "ALPACA_API_KEY": ALPACA_KEY,
+            "ALPACA_SECRET_KEY": ALPACA_SECRET,
             **environment,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        register_process_output(self.log)
 
     def start(self) -> ServerProcess:
         with self.log.open("wb") as output:

@@ -13,16 +13,17 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.stream import TradingStream
 
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 
 @pytest.fixture
 def emulator() -> Iterator[AlpacaEmulator]:
-    with AlpacaEmulator() as running:
+    with AlpacaEmulator(key=ALPACA_KEY, secret=ALPACA_SECRET) as running:
         running.set_price("AAPL", "100")
         yield running
 
 
-def make_client(emulator: AlpacaEmulator, key: str = "KEY", secret: str = "SECRET",
+def make_client(emulator: AlpacaEmulator, key: str = ALPACA_KEY, secret: str = ALPACA_SECRET,
                 raw: bool = False) -> TradingClient:
     """alpaca-py as the adapter will use it, with its retries off (§6.3) so faults surface now."""
     client = TradingClient(key, secret, paper=True, raw_data=raw, url_override=emulator.rest_url)
@@ -44,8 +45,8 @@ def raw(emulator: AlpacaEmulator) -> TradingClient:
 
 
 @asynccontextmanager
-async def trading_stream(emulator: AlpacaEmulator, frames: list[dict[str, Any]], key: str = "KEY",
-                         secret: str = "SECRET") -> AsyncIterator[TradingStream]:
+async def trading_stream(emulator: AlpacaEmulator, frames: list[dict[str, Any]], key: str = ALPACA_KEY,
+                         secret: str = ALPACA_SECRET) -> AsyncIterator[TradingStream]:
     """TradingStream on this test's loop (`_run_forever`, §6.2), collecting raw frames."""
     stream = TradingStream(key, secret, paper=True, raw_data=True, url_override=emulator.stream_url)
     stream._reconnect_min_backoff = 0.05
@@ -87,7 +88,7 @@ async def adapter(emulator: AlpacaEmulator, **options: Any) -> AsyncIterator[Any
     """The real AlpacaClient against the emulator, started, its stream listening; fast knobs."""
     from execution_server.brokers.alpaca.client import AlpacaClient
 
-    client = AlpacaClient("KEY", "SECRET", emulator.rest_url, emulator.stream_url, paper=True,
+    client = AlpacaClient(ALPACA_KEY, ALPACA_SECRET, emulator.rest_url, emulator.stream_url, paper=True,
                           http_timeout=options.pop("http_timeout", (1.0, 2.0)),
                           reconnect_backoff=(0.05, 0.2), **options)
     await client.start()

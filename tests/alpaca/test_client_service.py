@@ -14,12 +14,13 @@ from execution_server.brokers.alpaca.client import AlpacaClient
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
 from tests.harness import Client, running, settings_for
 from tests.waiting import eventually
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 
 @pytest.fixture
 async def service(emulator: AlpacaEmulator, database_url: str, tmp_path: Path,
                   caplog: pytest.LogCaptureFixture) -> AsyncIterator[Client]:
-    settings = settings_for(database_url, tmp_path, broker="alpaca", alpaca_api_key="KEY", alpaca_secret_key="SECRET",
+    settings = settings_for(database_url, tmp_path, broker="alpaca", alpaca_api_key=ALPACA_KEY, alpaca_secret_key=ALPACA_SECRET,
                             alpaca_base_url=emulator.rest_url, alpaca_data_url=emulator.rest_url, trading_mode="PAPER")
     with caplog.at_level(logging.INFO, "execution_server.app"):
         async with running(settings) as client:
@@ -30,7 +31,7 @@ async def test_a_market_order_fills_and_the_books_agree_with_alpaca(service: Cli
                                                                     caplog: pytest.LogCaptureFixture) -> None:
     assert isinstance(service.app.broker, AlpacaClient)
     [started] = [r.getMessage() for r in caplog.get_records("setup") if r.getMessage().startswith("serving ")]
-    assert f"broker alpaca PAPER at {emulator.rest_url}" in started and "SECRET" not in started
+    assert f"broker alpaca PAPER at {emulator.rest_url}" in started and ALPACA_SECRET not in started
     emulator.set_price("AAPL", "187.25")
     order = await service.place(client_order_id="grpc-1", quantity="10")
     filled = await eventually(lambda: service.get(order.order_id), lambda o: o.status == pb.ORDER_STATUS_FILLED)

@@ -13,6 +13,7 @@ from alpaca.trading.requests import ClosePositionRequest, LimitOrderRequest, Mar
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
 
 from .conftest import make_client
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 
 def _order(client_order_id: str | None = None, limit: float = 90) -> LimitOrderRequest:
@@ -58,7 +59,7 @@ def test_unknown_order_is_404_with_alpaca_body(client: TradingClient) -> None:
 
 
 def test_wrong_key_is_401_without_a_code(emulator: AlpacaEmulator) -> None:
-    for key, secret in (("KEY", "WRONG"), ("WRONG", "SECRET")):
+    for key, secret in ((ALPACA_KEY, "WRONG"), ("WRONG", ALPACA_SECRET)):
         refused = _refusal(make_client(emulator, key, secret).get_account)
         assert refused.status_code == 401 and str(refused) == '{"message":"unauthorized"}'
     bare = requests.get(emulator.rest_url + "/v2/account", timeout=5)
@@ -78,14 +79,14 @@ def test_close_position_refusals(emulator: AlpacaEmulator, client: TradingClient
     assert (refused.status_code, refused.code, refused.message) == (
         403, 40310000, "insufficient qty available for order (requested: 3, available: 2)")
     both = requests.delete(emulator.rest_url + "/v2/positions/AAPL?qty=1&percentage=50", timeout=5,
-                           headers={"APCA-API-KEY-ID": "KEY", "APCA-API-SECRET-KEY": "SECRET"})
+                           headers={"APCA-API-KEY-ID": ALPACA_KEY, "APCA-API-SECRET-KEY": ALPACA_SECRET})
     assert both.status_code == 422
     half = client.close_position("AAPL", ClosePositionRequest(percentage="50"))
     assert half.qty == "1"
 
 
 def test_bodies_alpaca_py_would_not_send_are_refused_with_422(emulator: AlpacaEmulator) -> None:
-    headers = {"APCA-API-KEY-ID": "KEY", "APCA-API-SECRET-KEY": "SECRET"}
+    headers = {"APCA-API-KEY-ID": ALPACA_KEY, "APCA-API-SECRET-KEY": ALPACA_SECRET}
     for body in (
         {"symbol": "AAPL", "side": "buy", "type": "market", "time_in_force": "day"},  # no qty
         {"symbol": "AAPL", "qty": 1, "notional": 5, "side": "buy", "type": "market", "time_in_force": "day"},

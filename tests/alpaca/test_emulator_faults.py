@@ -17,8 +17,9 @@ from websockets.asyncio.client import connect
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
 
 from .conftest import events, make_client, trading_stream, wait_for
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
-AUTH = {"APCA-API-KEY-ID": "KEY", "APCA-API-SECRET-KEY": "SECRET"}
+AUTH = {"APCA-API-KEY-ID": ALPACA_KEY, "APCA-API-SECRET-KEY": ALPACA_SECRET}
 
 
 def _order(client_order_id: str = "c1") -> MarketOrderRequest:
@@ -85,7 +86,7 @@ def test_a_slow_reply_times_out_the_client_then_the_next_is_prompt(emulator: Alp
 
 
 def test_rate_limit_per_minute_gives_429_once_spent() -> None:
-    with AlpacaEmulator(rate_limit_per_minute=3) as emulator:
+    with AlpacaEmulator(rate_limit_per_minute=3, key=ALPACA_KEY, secret=ALPACA_SECRET) as emulator:
         remaining = [requests.get(emulator.rest_url + "/v2/clock", headers=AUTH, timeout=5)
                      .headers["X-Ratelimit-Remaining"] for _ in range(3)]
         assert remaining == ["2", "1", "0"]

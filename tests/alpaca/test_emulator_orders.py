@@ -18,6 +18,7 @@ from alpaca.trading.requests import (
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
 
 from .conftest import make_client
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 ALL_TIF = list(TimeInForce)
 
@@ -100,7 +101,7 @@ def test_float_and_string_numbers_are_both_exact(emulator: AlpacaEmulator, raw: 
     import requests
 
     reply = requests.post(emulator.rest_url + "/v2/orders", timeout=5,
-                          headers={"APCA-API-KEY-ID": "KEY", "APCA-API-SECRET-KEY": "SECRET"},
+                          headers={"APCA-API-KEY-ID": ALPACA_KEY, "APCA-API-SECRET-KEY": ALPACA_SECRET},
                           json={"symbol": "AAPL", "qty": "0.3", "side": "buy", "type": "limit",
                                 "time_in_force": "day", "limit_price": "99.98"})
     assert (reply.json()["qty"], reply.json()["limit_price"]) == ("0.3", "99.98")
@@ -215,7 +216,7 @@ def test_clock_parses(client: TradingClient) -> None:
 
 @pytest.mark.parametrize("status", ["accepted", "new"])
 def test_the_submit_reply_status_is_configurable(status: str) -> None:
-    with AlpacaEmulator(submit_status=status) as emulator:
+    with AlpacaEmulator(submit_status=status, key=ALPACA_KEY, secret=ALPACA_SECRET) as emulator:
         order = make_client(emulator).submit_order(_request("limit", TimeInForce.DAY))
     assert order.status.value == status
 

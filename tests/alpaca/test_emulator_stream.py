@@ -18,6 +18,7 @@ from websockets.exceptions import InvalidStatus
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
 
 from .conftest import events, trading_stream, wait_for
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 
 def _market(qty: float = 10) -> MarketOrderRequest:
@@ -94,9 +95,9 @@ async def _handshake(emulator: AlpacaEmulator, secret: str, listen_first: bool =
         if listen_first:
             await socket.send(json.dumps({"action": "listen", "data": {"streams": ["trade_updates"]}}))
             return [json.loads(await socket.recv())]
-        await socket.send(json.dumps({"action": "authenticate", "data": {"key_id": "KEY", "secret_key": secret}}))
+        await socket.send(json.dumps({"action": "authenticate", "data": {"key_id": ALPACA_KEY, "secret_key": secret}}))
         replies = [await socket.recv()]
-        if secret == "SECRET":
+        if secret == ALPACA_SECRET:
             await socket.send(json.dumps({"action": "listen", "data": {"streams": ["trade_updates"]}}))
             replies.append(await socket.recv())
         else:
@@ -105,7 +106,7 @@ async def _handshake(emulator: AlpacaEmulator, secret: str, listen_first: bool =
 
 
 async def test_handshake_frames_are_binary_json(emulator: AlpacaEmulator) -> None:
-    authorized, listening = await _handshake(emulator, "SECRET")
+    authorized, listening = await _handshake(emulator, ALPACA_SECRET)
     assert isinstance(authorized, bytes)
     assert json.loads(authorized) == {"stream": "authorization", "data": {"status": "authorized", "action": "authenticate"}}
     assert json.loads(listening) == {"stream": "listening", "data": {"streams": ["trade_updates"]}}
@@ -117,7 +118,7 @@ async def test_wrong_secret_gets_the_unauthorized_frame_then_close(emulator: Alp
 
 
 async def test_listen_before_authenticate_is_unauthorized(emulator: AlpacaEmulator) -> None:
-    (reply,) = await _handshake(emulator, "SECRET", listen_first=True)
+    (reply,) = await _handshake(emulator, ALPACA_SECRET, listen_first=True)
     assert reply == {"stream": "authorization", "data": {"status": "unauthorized", "action": "listen"}}
 
 
@@ -130,9 +131,9 @@ async def test_the_sdk_with_a_wrong_secret_never_listens(emulator: AlpacaEmulato
 
 
 async def test_strict_mode_answers_429_to_a_second_connection() -> None:
-    async with AlpacaEmulator(strict_stream=True) as emulator:
+    async with AlpacaEmulator(strict_stream=True, key=ALPACA_KEY, secret=ALPACA_SECRET) as emulator:
         async with connect(emulator.stream_url) as first:
-            await first.send(json.dumps({"action": "authenticate", "data": {"key_id": "KEY", "secret_key": "SECRET"}}))
+            await first.send(json.dumps({"action": "authenticate", "data": {"key_id": ALPACA_KEY, "secret_key": ALPACA_SECRET}}))
             await first.recv()
             with pytest.raises(InvalidStatus) as refused:
                 async with connect(emulator.stream_url):

@@ -29,6 +29,7 @@ from execution_server.brokers.base import (
     SubmissionOutcomeUnknown,
 )
 from tests.builders import an_order
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 SUBMIT, CANCEL, READ = CallKind.SUBMIT, CallKind.CANCEL, CallKind.READ
 INSUFFICIENT = '{"code": 40310000, "message": "insufficient qty available for order (requested: 1000, available: 0)"}'
@@ -244,7 +245,7 @@ def answering_server() -> Iterator[tuple[str, dict[str, object]]]:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_alpaca_pys_own_api_errors_are_translated(answering_server) -> None:
     url, answer = answering_server
-    client = TradingClient("KEY", "SECRET", paper=True, raw_data=True, url_override=url)
+    client = TradingClient(ALPACA_KEY, ALPACA_SECRET, paper=True, raw_data=True, url_override=url)
     client._retry = 0  # §6.3: the SDK would re-send a 429/504 three times, 3 s apart
     request = order_request_for(an_order())
 

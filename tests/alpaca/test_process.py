@@ -12,6 +12,7 @@ from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
 from tests.process import ServerProcess, wait_until
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 
 def _alpaca_server(database_url: str, tmp_path: Path, emulator: AlpacaEmulator) -> ServerProcess:
@@ -19,8 +20,8 @@ def _alpaca_server(database_url: str, tmp_path: Path, emulator: AlpacaEmulator) 
     # and rejected the order as never received) however slow this machine is today.
     config = tmp_path / "service.toml"
     config.write_text("[server]\nsettle_attempts = 1000\n")
-    return ServerProcess(database_url, tmp_path, EXECUTION_BROKER="alpaca", ALPACA_API_KEY="KEY",
-                         ALPACA_SECRET_KEY="SECRET", ALPACA_BASE_URL=emulator.rest_url, ALPACA_DATA_URL=emulator.rest_url,
+    return ServerProcess(database_url, tmp_path, EXECUTION_BROKER="alpaca", ALPACA_API_KEY=ALPACA_KEY,
+                         ALPACA_SECRET_KEY=ALPACA_SECRET, ALPACA_BASE_URL=emulator.rest_url, ALPACA_DATA_URL=emulator.rest_url,
                          TRADING_MODE="PAPER",
                          EXECUTION_CONFIG=str(config))
 

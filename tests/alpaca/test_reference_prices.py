@@ -15,6 +15,7 @@ from execution.v1 import execution_pb2 as pb
 from execution_server.brokers.alpaca.emulator import AlpacaEmulator
 from tests.harness import Client, running, settings_for
 from tests.waiting import eventually
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 LIMITS = {"max_order_notional": "100000"}  # needs a price for a market order's notional
 
@@ -22,7 +23,7 @@ LIMITS = {"max_order_notional": "100000"}  # needs a price for a market order's 
 @pytest.fixture
 async def service(emulator: AlpacaEmulator, database_url: str, tmp_path: Path) -> AsyncIterator[Client]:
     settings = settings_for(
-        database_url, tmp_path, broker="alpaca", alpaca_api_key="KEY", alpaca_secret_key="SECRET",
+        database_url, tmp_path, broker="alpaca", alpaca_api_key=ALPACA_KEY, alpaca_secret_key=ALPACA_SECRET,
         alpaca_base_url=emulator.rest_url, alpaca_data_url=emulator.rest_url, trading_mode="PAPER", risk=LIMITS,
     )
     async with running(settings) as client:

@@ -14,13 +14,14 @@ from execution_server.brokers.alpaca.emulator import AlpacaEmulator
 from tests.alpaca.test_client_faults import publish, record_frames
 from tests.harness import Client, running, settings_for
 from tests.waiting import eventually
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 GTC_LIMIT = {"order_type": pb.ORDER_TYPE_LIMIT, "time_in_force": pb.TIME_IN_FORCE_GTC}
 
 
 @pytest.fixture
 async def service(emulator: AlpacaEmulator, database_url: str, tmp_path: Path) -> AsyncIterator[Client]:
-    settings = settings_for(database_url, tmp_path, broker="alpaca", alpaca_api_key="KEY", alpaca_secret_key="SECRET",
+    settings = settings_for(database_url, tmp_path, broker="alpaca", alpaca_api_key=ALPACA_KEY, alpaca_secret_key=ALPACA_SECRET,
                             alpaca_base_url=emulator.rest_url, alpaca_data_url=emulator.rest_url, trading_mode="PAPER")
     async with running(settings) as client:
         yield client
