@@ -47,6 +47,9 @@ class OpenOrderCanceller(Protocol):
     async def cancel_all_open(self, reason: str) -> tuple[list[str], Sequence[CancelFailed]]: ...
 
 
+# Who reloads the limits: whoever could send the process a signal; no token names them.
+SIGHUP_ACTOR = "signal:SIGHUP"
+
 # The account's row of a day's opening values. Saved with every day's values, even when every
 # strategy started the day flat: its presence says the day has begun, so that a restart resumes
 # the day (today's fills still count) rather than starting it again. No strategy id is empty.
@@ -216,10 +219,18 @@ class RiskControl:
             refuse_if_live_without_defaults(limits, self._settings.trading_mode)
         except RiskLimitsError as error:  # missing, unreadable, not TOML, a bad limit, or LIVE with none
             log.error("SIGHUP: risk limits in %s not reloaded, the old ones stay in force: %s", path, error)
+            self._record_in_background(AuditEntry(SIGHUP_ACTOR, "ReloadRiskLimits", {
+                "config_path": str(path), "reloaded": False, "refused": str(error),
+            }))
             return
         _warn_if_unlimited(limits, "after SIGHUP")
         self.manager.replace_limits(limits)
         log.warning("SIGHUP: risk limits reloaded from %s", path)
+        in_force = {key: value for key, value in limits.effective_limits().items() if value}
+        self._record_in_background(AuditEntry(SIGHUP_ACTOR, "ReloadRiskLimits", {
+            "config_path": str(path), "reloaded": True, "safe_defaults_off": limits.safe_defaults_off,
+            "global_limits": in_force, "strategies": sorted(limits.strategies),
+        }))
 
     def _openings_now(self) -> tuple[date, dict[str, Decimal], dict[str, Decimal]]:
         return self._day, self.portfolio.opening_values(), self.portfolio.opening_costs()
@@ -247,6 +258,22 @@ class RiskControl:
             return None if entry is None else await audit_trail.write(tx, entry)
 
         return await self._writer.run(save_kill_switch)
+
+    def _record_in_background(self, entry: AuditEntry) -> None:
+        """From the signal handler, which cannot wait: the audit entry is written by a task."""
+
+        async def record(tx: Transaction) -> None:
+            await audit_trail.write(tx, entry)
+
+        async def run() -> None:
+            try:
+                await self._writer.run(record)
+            except Exception as error:
+                log.error("the audit entry of %s could not be written: %s", entry.action, error)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _persist_in_background(self, state: KillSwitchState) -> None:
         task = asyncio.get_running_loop().create_task(self._persist(state))

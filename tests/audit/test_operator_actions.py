@@ -126,3 +126,18 @@ async def test_the_trail_survives_a_restart(database_url: str, tmp_path: Path) -
         await client.risk.SetKillSwitch(risk_pb2.SetKillSwitchRequest(engaged=True, reason="overnight"))
     async with running(settings) as client:
         assert [details(a)["reason"] for a in await actions(client)] == ["overnight"]
+
+
+async def test_a_limits_reload_is_recorded_in_the_signals_name_with_its_outcome(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "service.toml"
+    path.write_text('[risk]\nmax_order_quantity = "10"\n')
+    async with running(settings_for(database_url, tmp_path, risk={"max_order_quantity": "10"}, config_path=path)) as client:
+        path.write_text('[risk]\nmax_order_quantity = "20"\n')
+        client.app.risk.reload_limits()  # what the SIGHUP handler calls
+        path.write_text('[risk]\nmax_order_quantity = "-1"\n')
+        client.app.risk.reload_limits()
+        recorded = await eventually(lambda: actions(client), lambda found: len(found) == 2)
+    refused, reloaded = recorded
+    assert {refused.actor, reloaded.actor} == {"signal:SIGHUP"} and {refused.action, reloaded.action} == {"ReloadRiskLimits"}
+    assert details(reloaded)["reloaded"] is True and details(reloaded)["global_limits"]["order_limits.max_order_quantity"] == "20"
+    assert details(refused)["reloaded"] is False and "risk.max_order_quantity" in details(refused)["refused"]
