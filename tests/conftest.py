@@ -65,6 +65,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _capture.install()
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _capture is not None:
+        _capture.add_test_output(report.capstdout + report.capstderr)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _capture is None:
         return

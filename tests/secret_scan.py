@@ -4,8 +4,8 @@ logs, error messages, check-config, tracebacks or the audit trail).
 
 tests/conftest.py installs one capture for the whole session: every log record (message and
 formatted traceback) of every logger at INFO and above, the service's own level in
-production, goes to one file; tests/process.py registers each ServerProcess's output (its
-stdout and stderr). At the session's end the scan reads all of it and fails the run if a
+production, goes to one file, and what each test wrote to stdout and stderr to another;
+tests/process.py registers each ServerProcess's output (its stdout and stderr). At the session's end the scan reads all of it and fails the run if a
 secret occurs. It also proves it could see: a marker logged at the session's start must be
 found, or the capture is blind and the run fails as well.
 
@@ -54,6 +54,7 @@ class SessionCapture:
     def __init__(self, directory: Path | None = None) -> None:
         directory = directory or Path(tempfile.mkdtemp(prefix="secret-scan-"))
         self.path = directory / "logs.txt"
+        self.output_path = directory / "test-output.txt"
         self.handler = logging.FileHandler(self.path, encoding="utf-8")
         self.handler.setFormatter(logging.Formatter(_FORMAT))
         self.handler.setLevel(logging.INFO)
@@ -77,14 +78,24 @@ class SessionCapture:
             root.setLevel(self._root_level)
         self.handler.close()
 
+    def add_test_output(self, text: str) -> None:
+        """What a test wrote to stdout and stderr (pytest captures it at the file descriptors,
+        so a C library's writes and a print() are here too)."""
+        if text:
+            with self.output_path.open("a", encoding="utf-8", errors="replace") as output:
+                output.write(text + "\n")
+
     def discard(self) -> None:
         """A clean session's capture is of no further use: remove it (a leaky one stays, to read)."""
         shutil.rmtree(self.path.parent, ignore_errors=True)
 
     def text(self) -> str:
-        """Everything captured so far: the log records, then each server process's output."""
+        """Everything captured so far: the log records, the tests' output, then each server
+        process's output."""
         self.handler.flush()
         parts = [self.path.read_text(encoding="utf-8", errors="replace")]
+        if self.output_path.exists():
+            parts.append(self.output_path.read_text(encoding="utf-8", errors="replace"))
         parts += [path.read_text(errors="replace") for path in _process_logs if path.exists()]
         return "\n".join(parts)
 

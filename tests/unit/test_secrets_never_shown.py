@@ -68,13 +68,22 @@ def test_the_capture_reads_what_a_server_process_writes(database_url: str, tmp_p
     assert "process_output_marker_c41d" in session_capture().text()
 
 
-def test_a_session_with_a_leaked_secret_fails_even_if_its_tests_pass(tmp_path: Path) -> None:
+LEAKS = {
+    "logged": "logging.getLogger('execution_server.brokers').warning('oops %s', ALPACA_SECRET)",
+    "in-a-traceback": "logging.getLogger('execution_server').exception('oops', exc_info=RuntimeError(ALPACA_SECRET))",
+    "printed": "print('oops', ALPACA_SECRET)",
+    "written-to-fd-2": "os.write(2, ALPACA_SECRET.encode())",
+}
+
+
+@pytest.mark.parametrize("leak", LEAKS.values(), ids=LEAKS.keys())
+def test_a_session_with_a_leaked_secret_fails_even_if_its_tests_pass(tmp_path: Path, leak: str) -> None:
     leaking = tmp_path / "test_leak.py"
     leaking.write_text(
-        "import logging\n"
+        "import logging, os\n"
         "from tests.secret_scan import ALPACA_SECRET\n"
-        "def test_passes_but_logs_the_secret():\n"
-        "    logging.getLogger('execution_server.brokers').warning('oops %s', ALPACA_SECRET)\n"
+        "def test_passes_but_leaks_the_secret():\n"
+        f"    {leak}\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPOSITORY), str(REPOSITORY / "generated")]),
            "SECRET_SCAN_DIR": str(tmp_path)}
@@ -85,7 +94,8 @@ def test_a_session_with_a_leaked_secret_fails_even_if_its_tests_pass(tmp_path: P
     assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout + done.stderr
     assert "1 passed" in done.stdout and "secret scan: configured secrets appear" in done.stdout
     assert ALPACA_SECRET not in done.stdout  # the report names a secret by its first characters only
-    assert ALPACA_SECRET in (tmp_path / "logs.txt").read_text()  # kept, to read
+    kept = "".join(path.read_text() for path in (tmp_path / "logs.txt", tmp_path / "test-output.txt") if path.exists())
+    assert ALPACA_SECRET in kept  # kept, to read
 
 
 def test_a_config_error_and_its_traceback_show_no_secret() -> None:
