@@ -196,11 +196,15 @@ class RiskControl:
             "cancelled_order_ids": list(cancelled),
             "cancel_failures": [{"order_id": f.order_id, "reason": f.reason} for f in failed],
         })
+        await self._record(entry)
 
-        async def record_cancels(tx: Transaction) -> None:
+    async def _record(self, entry: AuditEntry) -> None:
+        """An audit entry of its own, for an action whose change is not in the database."""
+
+        async def record_operator_action(tx: Transaction) -> None:
             await audit_trail.write(tx, entry)
 
-        await self._writer.run(record_cancels)
+        await self._writer.run(record_operator_action)
 
     def halt(self, reason: str) -> None:
         """Engage the kill switch from inside the service (reconciliation found what it cannot explain)."""
@@ -262,12 +266,9 @@ class RiskControl:
     def _record_in_background(self, entry: AuditEntry) -> None:
         """From the signal handler, which cannot wait: the audit entry is written by a task."""
 
-        async def record(tx: Transaction) -> None:
-            await audit_trail.write(tx, entry)
-
         async def run() -> None:
             try:
-                await self._writer.run(record)
+                await self._record(entry)
             except Exception as error:
                 log.error("the audit entry of %s could not be written: %s", entry.action, error)
 
