@@ -134,9 +134,9 @@ async def _strategies_streamed(client: Client, metadata, last_order_id: str, bat
     up to the update of `last_order_id` (placed last, so everything before it has been seen)."""
     seen: list[str] = []
     if batches:
-        call = client.execution.StreamOrderUpdateBatches(pb.StreamOrderUpdateBatchesRequest(), metadata=metadata)
+        call = client.execution.StreamOrderUpdateBatches(pb.StreamOrderUpdateBatchesRequest(), metadata=metadata, timeout=30)
     else:
-        call = client.execution.StreamOrderUpdates(pb.StreamOrderUpdatesRequest(), metadata=metadata)
+        call = client.execution.StreamOrderUpdates(pb.StreamOrderUpdatesRequest(), metadata=metadata, timeout=30)
     try:
         async for message in call:
             updates = list(message.updates) if batches else [message]
@@ -164,9 +164,10 @@ async def test_an_unfiltered_stream_carries_only_the_caller_s_strategies(client,
 async def test_a_stream_filtered_for_another_strategy_is_permission_denied(client, batches: bool) -> None:
     if batches:
         call = client.execution.StreamOrderUpdateBatches(
-            pb.StreamOrderUpdateBatchesRequest(strategy_id="pairs"), metadata=MOMENTUM)
+            pb.StreamOrderUpdateBatchesRequest(strategy_id="pairs"), metadata=MOMENTUM, timeout=30)
     else:
-        call = client.execution.StreamOrderUpdates(pb.StreamOrderUpdatesRequest(strategy_id="pairs"), metadata=MOMENTUM)
+        call = client.execution.StreamOrderUpdates(
+            pb.StreamOrderUpdatesRequest(strategy_id="pairs"), metadata=MOMENTUM, timeout=30)
     refused = await _refusal(call.read())
     assert refused.code() == grpc.StatusCode.PERMISSION_DENIED and "strategy_id" in refused.details()
 
