@@ -9,6 +9,7 @@ authenticates with the call's context before the servicer runs.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from execution.v1 import execution_pb2, risk_pb2, simulator_pb2
 from execution_server.auth.caps import CallCaps, CallKind
 from execution_server.auth.principal import Role, acting_as, stop_acting
 from execution_server.auth.registry import TokenRegistry
-from execution_server.auth.tokens import TokenEntry
+from execution_server.auth.tokens import AuthConfig, TokenEntry
 
 SERVICES: tuple[ServiceDescriptor, ...] = (
     execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"],
@@ -82,6 +83,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._registry = registry
         self._access = access_table(services)
         self._caps = CallCaps()
+        # Method → (the handler served, its wrapper): built once per method, not per call.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler | None]] = {}
 
     async def intercept_service(
         self,
@@ -92,7 +95,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         method = details.method
         if handler is None or self._registry.is_open or method.startswith(OPEN_SERVICES + REFLECTION_SERVICES):
             return handler
-        required = self._access.get(method, Role.OPERATOR)
+        cached = self._wrapped.get(method)
+        if cached is None or cached[0] is not handler:
+            cached = self._wrapped[method] = (handler, self._wrap(handler, self._access.get(method, Role.OPERATOR)))
+        return cached[1]  # type: ignore[return-value]
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, required: Role) -> grpc.RpcMethodHandler | None:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(handler.unary_unary, required),
@@ -105,7 +113,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        return None  # type: ignore[return-value]  # our services have no client streams: fail closed
+        return None  # our services have no client streams: fail closed (UNIMPLEMENTED)
 
     def _unary(self, behaviour: Callable[..., Awaitable[Any]], required: Role) -> Callable[..., Awaitable[Any]]:
         async def authenticated(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -124,8 +132,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             entry = await self._admit(context, required, CallKind.STREAM)
             acting = acting_as(entry.principal)
             try:
-                async for message in behaviour(request, context):
-                    yield message
+                # aclosing: the servicer's stream ends (its subscription with it) when this one does.
+                async with contextlib.aclosing(behaviour(request, context)) as messages:
+                    async for message in messages:
+                        yield message
             finally:
                 self._caps.leave(entry.name, CallKind.STREAM)
                 _stop_acting(acting)
@@ -149,16 +159,23 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         return entry
 
     def _identify(self, context: grpc.aio.ServicerContext) -> TokenEntry | None:
-        """A bearer token decides when one is sent (an unknown one is refused, whatever the
-        certificate); without one, a verified client certificate configured for a token."""
         config = self._registry.config
         assert config is not None
-        token = bearer_token(context.invocation_metadata() or ())
-        if token is not None:
-            return config.by_token(token)
-        if _has_authorization(context):
-            return None  # sent, but not as "Bearer <token>"
-        return config.by_certificate(certificate_identities(context.auth_context() or {}))
+        return identify(config, context)
+
+
+def identify(config: AuthConfig, context: grpc.aio.ServicerContext) -> TokenEntry | None:
+    """The caller's token. A bearer token decides when one is sent (an unknown one is refused,
+    whatever the certificate); without one, a verified client certificate configured for a
+    token (mTLS: the transport must require and verify client certificates)."""
+    token = bearer_token(context.invocation_metadata() or ())
+    if token is not None:
+        return config.by_token(token)
+    if _has_authorization(context):
+        return None  # sent, but not as "Bearer <token>"
+    if not context.peer_identities():
+        return None  # no authenticated TLS peer (plaintext, or no verified client certificate)
+    return config.by_certificate(certificate_identities(context.auth_context() or {}))
 
 
 def _has_authorization(context: grpc.aio.ServicerContext) -> bool:

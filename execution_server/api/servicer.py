@@ -19,6 +19,7 @@ from execution_server.auth.principal import caller
 from execution_server.brokers.base import BrokerAccount
 from execution_server.domain.positions import Position, combined
 from execution_server.events.fanout import Fanout
+from execution_server.oms.errors import ClientOrderIdConflict
 from execution_server.oms.service import OrderService
 from execution_server.reconcile.compare import ReconcileReport
 
@@ -60,7 +61,12 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: grpc.aio.ServicerContext) -> pb.PlaceOrderResponse:
         spec = validation.order_spec_from_proto(request)
         policy.check_may_act_for(caller(), spec.strategy_id)
-        order = await self._orders.place(spec)
+        try:
+            order = await self._orders.place(spec)
+        except ClientOrderIdConflict as conflict:
+            if policy.may_see(caller(), conflict.strategy_id):
+                raise
+            raise conflict.without_details() from None  # another strategy's order: neither its id nor its fields
         return pb.PlaceOrderResponse(order=convert.order_to_proto(order))
 
     @translate_errors

@@ -101,7 +101,9 @@ class OrderService:
             existing = await self._open.find(tx, client_order_id=spec.client_order_id)
             if existing is not None:
                 if existing.spec != spec:
-                    raise ClientOrderIdConflict(spec.client_order_id, existing.order_id, _differences(existing.spec, spec))
+                    raise ClientOrderIdConflict(
+                        spec.client_order_id, existing.order_id, _differences(existing.spec, spec), existing.strategy_id
+                    )
                 return existing, False
         denial = self._stream_denial() or self._risk.check(spec)
         # In flight from here when it is to be sent: persisted so before the broker is called.

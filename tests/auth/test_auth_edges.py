@@ -112,3 +112,37 @@ def test_open_access_is_refused_live_or_off_loopback_naming_the_setting() -> Non
     with pytest.raises(ConfigError) as wildcard:
         check_open_access("0.0.0.0:50051", "PAPER")
     assert wildcard.value.setting == "EXECUTION_GRPC_ADDRESS"
+
+
+class _PeerContext:
+    """What identify() reads of a ServicerContext: a TLS peer cannot be made without the
+    transport's certificates here (the end-to-end mTLS test drives the real one)."""
+
+    def __init__(self, metadata=(), cn: bytes | None = None) -> None:  # type: ignore[no-untyped-def]
+        self._metadata = tuple(metadata)
+        self._context = {"transport_security_type": [b"ssl"], "x509_common_name": [cn]} if cn else {}
+
+    def invocation_metadata(self):  # type: ignore[no-untyped-def]
+        return self._metadata
+
+    def peer_identities(self):  # type: ignore[no-untyped-def]
+        return self._context.get("x509_common_name")
+
+    def auth_context(self):  # type: ignore[no-untyped-def]
+        return self._context
+
+
+def test_identify_takes_the_bearer_token_first_then_a_verified_certificate() -> None:
+    from execution_server.api.authentication import identify
+
+    config = parse_auth({"tokens": [
+        {"name": "ops", "sha256": hash_token("o"), "role": "operator", "client_cert": "ops.desk"},
+        {"name": "momentum", "sha256": hash_token("m"), "role": "strategy", "strategies": ["momentum_v1"]},
+    ]})
+    assert config is not None
+    assert identify(config, _PeerContext(cn=b"ops.desk")).name == "ops"
+    assert identify(config, _PeerContext([("authorization", "Bearer m")], cn=b"ops.desk")).name == "momentum"
+    assert identify(config, _PeerContext([("authorization", "Bearer nope")], cn=b"ops.desk")) is None
+    assert identify(config, _PeerContext([("authorization", "ops.desk")], cn=b"ops.desk")) is None
+    assert identify(config, _PeerContext(cn=b"stranger")) is None
+    assert identify(config, _PeerContext()) is None

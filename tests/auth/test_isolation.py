@@ -213,3 +213,16 @@ async def test_positions_of_another_strategy_are_permission_denied(client) -> No
     refused = await _refusal(client.execution.GetPositions(pb.GetPositionsRequest(strategy_id="pairs"), metadata=MOMENTUM))
     assert refused.code() == grpc.StatusCode.PERMISSION_DENIED and "strategy_id" in refused.details()
     assert list((await client.execution.GetPositions(pb.GetPositionsRequest(strategy_id="pairs"), metadata=DESK)).positions) == []
+
+
+async def test_a_client_order_id_taken_by_another_strategy_says_nothing_of_that_order(client) -> None:
+    theirs = await _rest(client, "pairs", metadata=DESK, client_order_id="shared-1")
+    refused = await _refusal(_rest(client, "momentum_v1", metadata=MOMENTUM, client_order_id="shared-1"))
+    assert refused.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert theirs.order_id not in refused.details() and "strategy_id" not in refused.details()
+    assert theirs.order_id.encode() not in b"".join(
+        value if isinstance(value, bytes) else value.encode() for _, value in refused.trailing_metadata() or ())
+    # The same token's own strategies keep the full answer.
+    mine = await _rest(client, "pairs", metadata=DESK, client_order_id="desk-1")
+    own = await _refusal(_rest(client, "mean_rev", metadata=DESK, client_order_id="desk-1"))
+    assert own.code() == grpc.StatusCode.ALREADY_EXISTS and mine.order_id in own.details()
