@@ -16,12 +16,16 @@ from datetime import UTC, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from execution_server.api.authentication import AuthInterceptor
 from execution_server.api.convert import encode_update
 from execution_server.api.risk_servicer import RiskServicer
 from execution_server.api.server import EXECUTION_SERVICE, RISK_SERVICE, SIMULATOR_SERVICE, GrpcServer
 from execution_server.api.servicer import ExecutionServicer
 from execution_server.api.simulator_servicer import SimulatorServicer
 from execution_server.audit.trail import AuditTrail
+from execution_server.auth.open_access import check_open_access
+from execution_server.auth.registry import TokenRegistry
+from execution_server.auth.tokens import parse_auth
 from execution_server.brokers.base import BrokerClient
 from execution_server.brokers.factory import build_broker
 from execution_server.brokers.simulated import SimulatedBroker
@@ -81,6 +85,9 @@ class Application:
 
     async def start(self) -> int:
         settings = self.settings
+        self.tokens = TokenRegistry(parse_auth(settings.auth))
+        if self.tokens.is_open:
+            check_open_access(settings.grpc_address, settings.trading_mode)  # a ConfigError, before anything is made
         if settings.migrate_on_start:
             await upgrade_to_head(self.engine)
         elif not await is_at_head(self.engine):
@@ -180,7 +187,10 @@ class Application:
         }
         if self.broker.name == "simulated":
             services[SIMULATOR_SERVICE] = SimulatorServicer(self.broker, self.audit)
-        self.server = GrpcServer(settings.grpc_address, services, keepalive_seconds=settings.keepalive_seconds)
+        self.server = GrpcServer(
+            settings.grpc_address, services, keepalive_seconds=settings.keepalive_seconds,
+            interceptors=[AuthInterceptor(self.tokens)], reflection=settings.reflection,
+        )
         self._to_release.append(lambda: self.server.stop(settings.grace_seconds))
         self._to_release.append(self._finish_health_updates)  # before the server stops
         # Released before the server: streams end (UNAVAILABLE) so that its grace period waits
@@ -202,11 +212,18 @@ class Application:
         await self.server.set_serving()
         self._started = True
         self._refresh_health()  # the broker's stream may be down already
+        if self.tokens.is_open:
+            log.warning("access is open: no [auth] tokens, every caller on %s may do anything", settings.grpc_address)
         log.info(
             "serving execution.v1.ExecutionService on %s (port %d), broker %s, database %s",
             settings.grpc_address, self.port, self._broker_description(), settings.masked()["database_url"],
         )
         return self.port
+
+    def reload(self) -> None:
+        """SIGHUP: the risk limits and the tokens, each kept as it is if its table does not parse."""
+        self.risk.reload_limits()
+        self.tokens.reload(self.settings.config_path)
 
     def _load(self, open_orders: list, executions: dict[str, list[str]], positions: list) -> None:
         for order in open_orders:
@@ -291,8 +308,8 @@ async def serve(settings: Settings, stop_signal: asyncio.Event) -> None:
     try:
         await app.start()
         tune_collector()
-        # SIGHUP re-reads the risk limits; a file that does not parse leaves the old ones in force.
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, app.risk.reload_limits)
+        # SIGHUP re-reads the risk limits and the tokens; a table that does not parse leaves the old in force.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, app.reload)
         print(
             f"execution-server listening on {settings.grpc_address} "
             f"(broker: {app._broker_description()}, database: {settings.masked()['database_url']})",

@@ -1,4 +1,4 @@
-"""`execution-server serve | migrate | check-config | health | alpaca-emulator`; `python -m execution_server` is the same."""
+"""`execution-server serve | migrate | check-config | health | hash-token | alpaca-emulator`; `python -m execution_server` is the same."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("check-config", help="validate the configuration and print it, secrets masked")
     health = commands.add_parser("health", help="ask a running server's grpc.health.v1 service; exit 0 if SERVING")
     health.add_argument("--address", default=None, help="host:port (default: EXECUTION_GRPC_ADDRESS)")
+    commands.add_parser("hash-token", help="read a token from stdin, print its SHA-256 for [[auth.tokens]] sha256")
     emulator = commands.add_parser("alpaca-emulator", help="serve a loopback emulator of Alpaca's Trading API")
     emulator.add_argument("--port", type=int, required=True, help="REST and stream port (0: a free one)")
     emulator.add_argument("--host", default="127.0.0.1")
@@ -36,11 +37,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_health(arguments.address))
     if arguments.command == "alpaca-emulator":
         return asyncio.run(_alpaca_emulator(arguments))
+    if arguments.command == "hash-token":
+        return _hash_token()
     try:
         settings = load_settings()
     except ConfigError as error:
         print(f"execution-server: invalid configuration: {error}", file=sys.stderr)
         return 2
+    if arguments.command in ("serve", "check-config"):
+        try:  # serve refuses it again (Application.start); check-config says so beforehand
+            _check_open_access(settings)
+        except ConfigError as error:
+            print(f"execution-server: invalid configuration: {error}", file=sys.stderr)
+            return 2
     _configure_logging(settings.log_level)
     if arguments.command == "check-config":
         print(json.dumps(settings.masked(), indent=2))  # JSON: sections as objects, Decimals as strings
@@ -52,6 +61,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.no_migrate:
         settings = replace(settings, migrate_on_start=False)
     return asyncio.run(_serve(settings))
+
+
+def _check_open_access(settings: Settings) -> None:
+    from execution_server.auth.open_access import check_open_access
+    from execution_server.auth.tokens import parse_auth
+
+    if parse_auth(settings.auth) is None:
+        check_open_access(settings.grpc_address, settings.trading_mode)
+
+
+def _hash_token() -> int:
+    # Read from stdin, never an argument: arguments end up in shell history and `ps`.
+    from execution_server.auth.tokens import hash_token
+
+    token = sys.stdin.read().removesuffix("\n").removesuffix("\r")
+    problem = _unusable_token(token)
+    if problem:
+        print(f"execution-server: hash-token: {problem}", file=sys.stderr)
+        return 2
+    print(hash_token(token))
+    return 0
+
+
+def _unusable_token(token: str) -> str:
+    """Why clients could never send this token as `authorization: Bearer <token>`, or ""."""
+    if not token:
+        return "no token on stdin (an empty token is refused)"
+    if token != token.strip():
+        return "the token starts or ends with whitespace, which clients' metadata does not keep"
+    if not all(" " < character <= "~" for character in token):
+        return "a token is printable ASCII without spaces (one line, as metadata carries it)"
+    return ""
 
 
 async def _health(address: str | None) -> int:

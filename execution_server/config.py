@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     stream: StreamConfig = Field(default_factory=StreamConfig)
     # The [risk] table of the config file, parsed (and refused key by key) by risk.limits.
     risk: Mapping[str, Any] = Field(default_factory=dict)
+    # The [auth] table (tokens as SHA-256 hashes), parsed and refused key by key by auth.tokens.
+    auth: Mapping[str, Any] = Field(default_factory=dict)
+    # gRPC server reflection (grpcurl without the protos); false: not served at all.
+    reflection: bool = True
 
     def __init__(self, **values: Any) -> None:
         built = values.get("_build_sources")
@@ -217,6 +221,10 @@ class Settings(BaseSettings):
         from execution_server.risk.limits import refuse_unsafe_limits
 
         refuse_unsafe_limits(self.risk, self.trading_mode)  # a RiskLimitsError is a ConfigError naming the key
+        if self.auth:
+            from execution_server.auth.tokens import parse_auth
+
+            parse_auth(self.auth)  # an AuthConfigError is a ConfigError naming the key
         return self
 
     def broker_description(self) -> str:
@@ -234,6 +242,8 @@ class Settings(BaseSettings):
         for secret in ("alpaca_api_key", "alpaca_secret_key"):
             shown[secret] = SECRET if shown[secret] else ""
         shown["database_url"] = mask_url_password(self.database_url)
+        for token in shown["auth"].get("tokens", ()):  # a weak token's hash can be guessed
+            token["sha256"] = SECRET
         shown["effective_alpaca_stream_url"] = self.effective_alpaca_stream_url
         shown["effective_risk_limits"] = _effective_risk_limits(self.risk)
         shown["simulator"]["effective_reference_prices"] = {

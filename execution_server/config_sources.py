@@ -42,7 +42,7 @@ VARIABLES: Mapping[str, Location] = {
 OWN_PREFIX = "EXECUTION_"
 TEST_PREFIX = "EXECUTION_TEST_"
 
-SECTIONS = ("server", "simulator", "reconcile", "stream", "risk", "alpaca")
+SECTIONS = ("server", "simulator", "reconcile", "stream", "risk", "auth", "alpaca")
 # The [alpaca] table's keys, and the top-level settings they are: the broker's own words, as in
 # ALPACA_*, rather than a section of the model (its values are checked together with the mode).
 ALPACA_KEYS: Mapping[str, str] = {

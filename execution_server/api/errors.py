@@ -17,6 +17,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from execution_server.api.validation import InvalidRequest
+from execution_server.auth.policy import NotPermitted
 from execution_server.brokers.base import BrokerError, BrokerUnavailable
 from execution_server.domain.orders import InvalidFill, InvalidTransition
 from execution_server.events.log import FanoutClosed, SequenceOutOfRange
@@ -30,6 +31,7 @@ R = TypeVar("R")
 STATUS_OF: list[tuple[type[BaseException], grpc.StatusCode, int]] = [
     (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
     (InvalidPageToken, grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
+    (NotPermitted, grpc.StatusCode.PERMISSION_DENIED, code_pb2.PERMISSION_DENIED),
     (OrderNotFound, grpc.StatusCode.NOT_FOUND, code_pb2.NOT_FOUND),
     (ClientOrderIdConflict, grpc.StatusCode.ALREADY_EXISTS, code_pb2.ALREADY_EXISTS),
     (OrderNotCancellable, grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
@@ -129,5 +131,5 @@ async def translate_stream_errors(context: grpc.aio.ServicerContext) -> AsyncIte
         yield
     except FanoutClosed:
         await context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down; reconnect with after_sequence")
-    except (InvalidRequest, SequenceOutOfRange) as error:
+    except (InvalidRequest, SequenceOutOfRange, NotPermitted) as error:
         await abort_for(context, error)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -65,8 +65,13 @@ def method_handlers(service: ServiceDescriptor, servicer: object) -> dict[str, g
 
 
 class GrpcServer:
-    def __init__(self, address: str, services: Mapping[ServiceDescriptor, object], *, keepalive_seconds: float = 20.0) -> None:
+    def __init__(
+        self, address: str, services: Mapping[ServiceDescriptor, object], *, keepalive_seconds: float = 20.0,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (), reflection: bool = True,
+    ) -> None:
         self._address = address
+        self._interceptors = tuple(interceptors)  # authentication (api/authentication.py)
+        self._reflection = reflection  # False: reflection is not served at all
         self._keepalive_seconds = keepalive_seconds
         self._services = services
         self._server: grpc.aio.Server | None = None
@@ -74,16 +79,17 @@ class GrpcServer:
         self.port = 0
 
     async def start(self) -> int:
-        server = grpc.aio.server(options=server_options(self._keepalive_seconds))
+        server = grpc.aio.server(options=server_options(self._keepalive_seconds), interceptors=self._interceptors)
         for service, servicer in self._services.items():
             handlers = method_handlers(service, servicer)
             server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        names = [service.full_name for service in self._services] + [
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ]
-        reflection.enable_server_reflection(names, server)
+        if self._reflection:
+            names = [service.full_name for service in self._services] + [
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ]
+            reflection.enable_server_reflection(names, server)
         self.port = server.add_insecure_port(self._address)
         if self.port == 0:
             raise OSError(f"cannot listen on {self._address}")

@@ -16,11 +16,13 @@ places, half even), so the invariant holds to within that rounding.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from execution_server.domain import pnl
-from execution_server.domain.money import ZERO
+from execution_server.domain.money import ENGINE, ZERO
+from execution_server.domain.money import average as money_average
 from execution_server.domain.orders import Side
 
 
@@ -138,3 +140,39 @@ def _check_fill(symbol: str, side: Side, quantity: Decimal, price: Decimal) -> N
         raise InvalidPositionFill(f"{symbol}: fill quantity must be positive, got {quantity}")
     if not price.is_finite() or price <= 0:
         raise InvalidPositionFill(f"{symbol}: fill price must be positive, got {price}")
+
+
+def combined(symbol: str, positions: Iterable[Position]) -> Position:
+    """Several strategies' positions in one symbol as one position (a token's strategies summed).
+
+    The quantity is the signed sum. The average entry price is that of the side the sum is on:
+    the quantity-weighted mean of the averages of the positions on that side (between their
+    prices, as a broker's would be). Positions on the other side net against it, and what that
+    netting locks in is realised: realised = Σ realised + average × quantity − Σ average_i ×
+    quantity_i. So the module's invariant holds for the sum: for every mark price M, realised +
+    (M − average) × quantity is the sum of the parts' realised + unrealised P&L. When all the
+    positions are on one side, the realised P&L is exactly the sum of theirs.
+    """
+    parts = list(positions)
+    quantity = ZERO
+    cost = ZERO  # Σ average_i × quantity_i, signed, exact
+    realized = ZERO
+    for part in parts:
+        quantity = pnl.add(quantity, part.quantity)
+        realized = pnl.add(realized, part.realized_pnl)
+        if part.average_entry_price is not None:
+            cost = pnl.add(cost, ENGINE.multiply(part.average_entry_price, part.quantity))
+    if quantity == 0:
+        return Position(symbol, ZERO, None, pnl.canonical(pnl.subtract(realized, cost)))
+    same_side = [part for part in parts if not part.is_flat and (part.quantity > 0) == (quantity > 0)]
+    side_quantity = ZERO
+    side_cost = ZERO
+    for part in same_side:
+        assert part.average_entry_price is not None
+        side_quantity = pnl.add(side_quantity, part.quantity)
+        side_cost = pnl.add(side_cost, ENGINE.multiply(part.average_entry_price, part.quantity))
+    average_price = money_average(side_cost, side_quantity)
+    if len(same_side) == len([part for part in parts if not part.is_flat]):
+        return Position(symbol, quantity, average_price, realized)  # nothing nets: realised is the sum
+    locked_in = pnl.subtract(ENGINE.multiply(average_price, quantity), cost)
+    return Position(symbol, quantity, average_price, pnl.canonical(pnl.add(realized, locked_in)))

@@ -116,17 +116,18 @@ class Fanout:
         self._wake()
 
     async def subscribe(
-        self, after_sequence: int, strategy_id: str = "", symbol: str = ""
+        self, after_sequence: int, strategy_id: str = "", symbol: str = "", strategies: frozenset[str] | None = None
     ) -> AsyncGenerator[LogEntry, None]:
         """Yield every entry after `after_sequence` that matches the filters, in order, forever.
 
-        An empty filter matches everything. `after_sequence` may be above the high-water mark
+        An empty filter matches everything; `strategies`, when given, keeps only their
+        entries (a strategy token's), beside the other filters. `after_sequence` may be above the high-water mark
         (the subscription waits for it). Raises SequenceOutOfRange when the entries it needs
         are neither in the window nor in the log any more, FanoutClosed on close(). The
         subscription counts from its first step until it ends; closing the generator
         (aclose(), or cancelling the task iterating it) ends it at once.
         """
-        batches = self.subscribe_batches(after_sequence, strategy_id, symbol)
+        batches = self.subscribe_batches(after_sequence, strategy_id, symbol, strategies=strategies)
         async with contextlib.aclosing(batches):
             async for batch in batches:
                 for entry in batch:
@@ -141,6 +142,7 @@ class Fanout:
         symbol: str = "",
         max_entries: int | None = None,
         min_interval: float = 0.0,
+        strategies: frozenset[str] | None = None,
     ) -> AsyncGenerator[list[LogEntry], None]:
         """Yield the entries `subscribe` would, grouped: each batch is every matching entry
         ready when it is handed over, at most `max_entries` (default: the page size).
@@ -157,7 +159,7 @@ class Fanout:
         limit = self._page_size if max_entries is None else max_entries
         if limit < 1:
             raise ValueError(f"max_entries must be positive, got {max_entries}")
-        wanted = _matcher(strategy_id, symbol)
+        wanted = _matcher(strategy_id, symbol, strategies)
         cursor = after_sequence
         clock = asyncio.get_running_loop().time
         hold_until = 0.0  # a reader woken at the live edge before this waits until it
@@ -258,8 +260,15 @@ def _check_ascending(entries: Sequence[LogEntry], after: int) -> None:
         previous = entry.sequence
 
 
-def _matcher(strategy_id: str, symbol: str) -> Callable[[LogEntry], bool] | None:
+def _matcher(
+    strategy_id: str, symbol: str, strategies: frozenset[str] | None = None
+) -> Callable[[LogEntry], bool] | None:
     """The filter as a predicate; None when it matches everything (no need to call it)."""
+    if strategies is not None:
+        rest = _matcher(strategy_id, symbol)
+        if rest is None:
+            return lambda entry: entry.strategy_id in strategies
+        return lambda entry: entry.strategy_id in strategies and rest(entry)
     if strategy_id and symbol:
         return lambda entry: entry.strategy_id == strategy_id and entry.symbol == symbol
     if strategy_id:

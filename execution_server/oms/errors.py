@@ -12,16 +12,23 @@ class OrderNotFound(Exception):
 
 
 class ClientOrderIdConflict(Exception):
-    """The client order id is taken by an order with different fields."""
+    """The client order id is taken by an order with different fields (of `strategy_id`)."""
 
-    def __init__(self, client_order_id: str, order_id: str, differences: list[str]) -> None:
-        super().__init__(
-            f"client_order_id {client_order_id!r} is already used by order {order_id} "
-            f"with different {', '.join(differences)}"
-        )
+    def __init__(self, client_order_id: str, order_id: str, differences: list[str], strategy_id: str = "") -> None:
+        if order_id:
+            message = (f"client_order_id {client_order_id!r} is already used by order {order_id} "
+                       f"with different {', '.join(differences)}")
+        else:
+            message = f"client_order_id {client_order_id!r} is already used; choose another"
+        super().__init__(message)
         self.client_order_id = client_order_id
         self.order_id = order_id
         self.differences = differences
+        self.strategy_id = strategy_id
+
+    def without_details(self) -> ClientOrderIdConflict:
+        """The same refusal, saying nothing of the order that holds the id (another strategy's)."""
+        return ClientOrderIdConflict(self.client_order_id, "", [])
 
 
 class OrderNotCancellable(Exception):

@@ -101,7 +101,9 @@ class OrderService:
             existing = await self._open.find(tx, client_order_id=spec.client_order_id)
             if existing is not None:
                 if existing.spec != spec:
-                    raise ClientOrderIdConflict(spec.client_order_id, existing.order_id, _differences(existing.spec, spec))
+                    raise ClientOrderIdConflict(
+                        spec.client_order_id, existing.order_id, _differences(existing.spec, spec), existing.strategy_id
+                    )
                 return existing, False
         denial = self._stream_denial() or self._risk.check(spec)
         # In flight from here when it is to be sent: persisted so before the broker is called.
@@ -216,8 +218,12 @@ class OrderService:
 
     # --- CancelOrder ---
 
-    async def cancel(self, order_id: str = "", client_order_id: str = "") -> Order:
-        order, send = await self._writer.run(lambda tx: self._request_cancel(tx, order_id, client_order_id))
+    async def cancel(
+        self, order_id: str = "", client_order_id: str = "", *, strategies: frozenset[str] | None = None
+    ) -> Order:
+        """`strategies`: the caller's (None: every strategy); another strategy's order is not
+        found, exactly as one that does not exist."""
+        order, send = await self._writer.run(lambda tx: self._request_cancel(tx, order_id, client_order_id, strategies))
         if not send:
             return order
         changed = self._open.wait_for_change(order.order_id)
@@ -228,10 +234,14 @@ class OrderService:
             log.info("order %s: broker refused the cancel: %s", order.order_id, refusal.reason)
         return await self._confirmed_within(order, changed)
 
-    async def _request_cancel(self, tx: Transaction, order_id: str, client_order_id: str) -> tuple[Order, bool]:
+    async def _request_cancel(
+        self, tx: Transaction, order_id: str, client_order_id: str, strategies: frozenset[str] | None
+    ) -> tuple[Order, bool]:
         order = self._open.get(order_id) if order_id else None
         if order is None:
             order = await self._find_any(tx, order_id, client_order_id)
+        if strategies is not None and order.strategy_id not in strategies:
+            raise OrderNotFound(_reference(order_id, client_order_id))
         if order.status is OrderStatus.CANCELLED:
             return order, False
         if order.status.is_terminal:
@@ -278,14 +288,17 @@ class OrderService:
 
     # --- GetOrder / ListOrders ---
 
-    async def get(self, order_id: str = "", client_order_id: str = "") -> Order:
+    async def get(
+        self, order_id: str = "", client_order_id: str = "", *, strategies: frozenset[str] | None = None
+    ) -> Order:
+        """`strategies` as for cancel: another strategy's order is not found."""
         async with self._read() as conn:  # type: ignore[attr-defined]
             order = None
             if order_id:
                 order = await repository.get_order(conn, order_id)
             elif client_order_id:
                 order = await repository.get_order_by_client_id(conn, client_order_id)
-        if order is None:
+        if order is None or (strategies is not None and order.strategy_id not in strategies):
             raise OrderNotFound(_reference(order_id, client_order_id))
         return order
 
@@ -307,13 +320,19 @@ class OrderService:
         statuses: Sequence[OrderStatus] = (),
         page_size: int = 0,
         page_token: str = "",
+        strategies: frozenset[str] | None = None,
     ) -> tuple[list[Order], str]:
+        """`strategies`: only these strategies' orders (None: every strategy's), beside the
+        `strategy_id` filter; a page token is good only for the same filters and strategies."""
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         filters = _filter_key(strategy_id, symbol, statuses)
+        if strategies is not None:
+            filters += "|" + ",".join(sorted(strategies))
         after = _decode_token(page_token, filters) if page_token else 0
         async with self._read() as conn:  # type: ignore[attr-defined]
             rows = await repository.list_orders(
-                conn, strategy_id=strategy_id, symbol=symbol, statuses=statuses, after_position=after, limit=size + 1
+                conn, strategy_id=strategy_id, symbol=symbol, statuses=statuses, after_position=after, limit=size + 1,
+                strategies=strategies,
             )
         more = len(rows) > size
         rows = rows[:size]

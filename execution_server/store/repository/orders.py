@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -84,11 +84,15 @@ async def list_orders(
     statuses: Sequence[OrderStatus] = (),
     after_position: int = 0,
     limit: int = 100,
+    strategies: Collection[str] | None = None,
 ) -> list[tuple[int, Order]]:
-    """A page of orders in a stable order (oldest first), after a position cursor."""
+    """A page of orders in a stable order (oldest first), after a position cursor; with
+    `strategies`, only theirs (a strategy token's), whatever `strategy_id` says."""
     conditions = [t.orders.c.position > after_position]
     if strategy_id:
         conditions.append(t.orders.c.strategy_id == strategy_id)
+    if strategies is not None:
+        conditions.append(t.orders.c.strategy_id.in_(sorted(strategies)))
     if symbol:
         conditions.append(t.orders.c.symbol == symbol)
     if statuses:
