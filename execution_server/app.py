@@ -22,6 +22,7 @@ from execution_server.api.risk_servicer import RiskServicer
 from execution_server.api.server import EXECUTION_SERVICE, RISK_SERVICE, SIMULATOR_SERVICE, GrpcServer
 from execution_server.api.servicer import ExecutionServicer
 from execution_server.api.simulator_servicer import SimulatorServicer
+from execution_server.api.tls import CertificateFiles
 from execution_server.audit.trail import AuditTrail
 from execution_server.auth.open_access import check_open_access
 from execution_server.auth.registry import TokenRegistry
@@ -32,6 +33,7 @@ from execution_server.brokers.simulated import SimulatedBroker
 from execution_server.brokers.simulated.session_close import SessionCloseTimer
 from execution_server.collector import tune_collector
 from execution_server.config import Settings
+from execution_server.config_transport import plaintext_warning
 from execution_server.domain.events import OrderUpdate
 from execution_server.domain.orders import InvalidFill, InvalidTransition
 from execution_server.oms.errors import ClientOrderIdConflict, OrderNotCancellable, OrderNotFound
@@ -88,6 +90,8 @@ class Application:
         self.tokens = TokenRegistry(parse_auth(settings.auth))
         if self.tokens.is_open:
             check_open_access(settings.grpc_address, settings.trading_mode)  # a ConfigError, before anything is made
+        # Read (and refused, a ConfigError) before anything is made.
+        certificates = CertificateFiles(settings.tls) if settings.tls.enabled else None
         if settings.migrate_on_start:
             await upgrade_to_head(self.engine)
         elif not await is_at_head(self.engine):
@@ -190,6 +194,7 @@ class Application:
         self.server = GrpcServer(
             settings.grpc_address, services, keepalive_seconds=settings.keepalive_seconds,
             interceptors=[AuthInterceptor(self.tokens)], reflection=settings.reflection,
+            limits=settings.limits, certificates=certificates,
         )
         self._to_release.append(lambda: self.server.stop(settings.grace_seconds))
         self._to_release.append(self._finish_health_updates)  # before the server stops
@@ -214,9 +219,13 @@ class Application:
         self._refresh_health()  # the broker's stream may be down already
         if self.tokens.is_open:
             log.warning("access is open: no [auth] tokens, every caller on %s may do anything", settings.grpc_address)
+        warning = plaintext_warning(settings.grpc_address, settings.tls)
+        if warning:
+            log.warning(warning)
         log.info(
-            "serving execution.v1.ExecutionService on %s (port %d), broker %s, database %s",
-            settings.grpc_address, self.port, self._broker_description(), settings.masked()["database_url"],
+            "serving execution.v1.ExecutionService on %s (port %d, %s), broker %s, database %s",
+            settings.grpc_address, self.port, settings.tls.mode, self._broker_description(),
+            settings.masked()["database_url"],
         )
         return self.port
 
@@ -312,7 +321,7 @@ async def serve(settings: Settings, stop_signal: asyncio.Event) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, app.reload)
         print(
             f"execution-server listening on {settings.grpc_address} "
-            f"(broker: {app._broker_description()}, database: {settings.masked()['database_url']})",
+            f"({settings.tls.mode}, broker: {app._broker_description()}, database: {settings.masked()['database_url']})",
             flush=True,
         )
         await stop_signal.wait()

@@ -39,6 +39,7 @@ from execution_server.config_fields import (
     positive_seconds,
 )
 from execution_server.config_sources import EnvironmentSource, TomlFileSource, config_error
+from execution_server.config_transport import ServerLimits, TlsConfig
 from execution_server.domain.money import format_decimal
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/execution.db"
@@ -48,7 +49,7 @@ LIVE_URL = "https://api.alpaca.markets"
 DATA_URL = "https://data.alpaca.markets"  # market data, for paper and live accounts alike
 
 __all__ = [
-    "ConfigError", "ReconcileConfig", "Settings", "SimulatorConfig", "StreamConfig",
+    "ConfigError", "ReconcileConfig", "ServerLimits", "Settings", "SimulatorConfig", "StreamConfig", "TlsConfig",
     "load_settings", "mask_url_password", "replace",
 ]
 
@@ -174,6 +175,9 @@ class Settings(BaseSettings):
     # A connection without traffic this long is pinged: long-lived streams then survive proxies
     # and NATs that drop idle connections (often after 30 to 60 s).
     keepalive_seconds: Annotated[PositiveSeconds, Field(ge=0.1, le=3600)] = 20.0
+    # [server.tls] and [server.limits] (config_transport.py): TLS or mTLS, and what a connection may take.
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+    limits: ServerLimits = Field(default_factory=ServerLimits)
     # While the broker's event stream is down, new orders are accepted (default: fills come back
     # through recovery over REST and reconciliation) or, with this, rejected as BROKER_STREAM_DOWN.
     reject_orders_while_stream_down: bool = False
@@ -306,6 +310,8 @@ def _name_of(location: tuple[str, ...], sources: tuple[Any, ...]) -> str:
             return name
     if len(location) == 1:
         return ENV_NAMES.get(location[0], f"server.{location[0]}")
+    if location[0] in ("tls", "limits"):  # tables inside [server]
+        return "server." + ".".join(location)
     return ".".join(location)
 
 
@@ -336,4 +342,7 @@ def replace(settings: Model, /, **changes: Any) -> Model:
         raise config_error(error, type(settings), lambda location: ".".join((section, *location))) from None
 
 
-_SECTION_NAMES = {SimulatorConfig: "simulator", ReconcileConfig: "reconcile", StreamConfig: "stream"}
+_SECTION_NAMES = {
+    SimulatorConfig: "simulator", ReconcileConfig: "reconcile", StreamConfig: "stream",
+    TlsConfig: "server.tls", ServerLimits: "server.limits",
+}

@@ -23,7 +23,7 @@ from grpc_status import rpc_status
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution.v1 import simulator_pb2 as sim
-from execution_server.config import Settings, StreamConfig, replace
+from execution_server.config import ServerLimits, Settings, StreamConfig, replace
 from execution_server.store import repository
 from tests.harness import Client, running, settings_for
 from tests.idle_proxy import IdleDroppingProxy
@@ -231,7 +231,9 @@ SUBSCRIBER_FILTERS: list[dict[str, str]] = [{}, {"strategy_id": "alpha"}, {"symb
 async def test_a_thousand_concurrent_streams_each_see_every_matching_update_in_order(
     database_url: str, tmp_path: Path
 ) -> None:
-    async with running(settings_for(database_url, tmp_path)) as client:
+    # One connection carries them all, and the orders: its stream cap raised above them.
+    limits = ServerLimits(max_concurrent_streams=2 * SUBSCRIBERS)
+    async with running(settings_for(database_url, tmp_path, limits=limits)) as client:
         calls = [stream(client, 0, **SUBSCRIBER_FILTERS[i % len(SUBSCRIBER_FILTERS)]) for i in range(SUBSCRIBERS)]
         await eventually(lambda: subscriber_count(client), lambda n: n == SUBSCRIBERS)
         await place_mixed_orders(client)  # the last order matches every filter
