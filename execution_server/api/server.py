@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from execution.v1 import execution_pb2, risk_pb2, simulator_pb2
 from execution_server.api.tls import CertificateFiles
+from execution_server.api.transport_interceptor import TransportInterceptor
 from execution_server.config_transport import ServerLimits
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,10 @@ class GrpcServer:
         self.port = 0
 
     async def start(self) -> int:
+        # The transport's checks come first (outermost): they see every other interceptor's wrapping.
         server = grpc.aio.server(
-            options=server_options(self._keepalive_seconds, self._limits), interceptors=self._interceptors
+            options=server_options(self._keepalive_seconds, self._limits),
+            interceptors=[TransportInterceptor(), *self._interceptors],
         )
         for service, servicer in self._services.items():
             handlers = method_handlers(service, servicer)

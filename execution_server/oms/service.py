@@ -15,6 +15,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from execution_server.brokers.base import (
     BrokerAck,
@@ -40,6 +41,7 @@ from execution_server.store.transaction import Transaction
 from execution_server.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_PAGE_SIZE = 1000
 PRICE_LOOKUP_SECONDS = 2.0
 DEFAULT_PAGE_SIZE = 100
@@ -87,11 +89,19 @@ class OrderService:
 
     async def place(self, spec: OrderSpec) -> Order:
         if self._broker.reference_price(spec.symbol) is None:
-            await self._look_up_price(spec.symbol)
-        order, is_new = await self._writer.run(lambda tx: self._record(tx, spec))
-        if not is_new:
-            return order
-        return await self._submit(order)
+            await self._look_up_price(spec.symbol)  # nothing written yet: a cancellation ends it here
+        # Once queued, the order is committed whatever the caller does; if the caller goes away
+        # meanwhile (its deadline, a cancel), the order is sent all the same, never left PENDING
+        # and unsent, and the caller's retry with the same client order id finds it.
+        recorded = self._writer.submit(lambda tx: self._record(tx, spec))
+        (order, is_new), caller_gone = await _despite_cancellation(recorded, lambda: log.info(
+            "PlaceOrder (client order id %r): its caller went away while the order was recorded; placed all the same",
+            spec.client_order_id[:64]))
+        if is_new:
+            order = await self._submit(order)
+        if caller_gone:
+            raise asyncio.CancelledError
+        return order
 
     async def _record(self, tx: Transaction, spec: OrderSpec) -> tuple[Order, bool]:
         if not spec.client_order_id:
@@ -157,6 +167,12 @@ class OrderService:
         except BrokerUnavailable as error:
             # Certainly not sent: a definite outcome, so a rejection the client can act on.
             reason = f"BROKER_UNAVAILABLE: {error}"
+        except asyncio.CancelledError:
+            # The caller went away while the broker was asked: the order may be there, so it is
+            # settled by client order id, as any unknown outcome.
+            log.info("order %s: its caller went away during the submission; settling by client order id", order.order_id)
+            self._look_up_later(order)
+            raise
         except (SubmissionOutcomeUnknown, TimeoutError) as error:  # dropped connection, 5xx, no answer in time
             log.warning("order %s: submission outcome unknown (%r); settling by client order id", order.order_id, error)
             self._look_up_later(order)
@@ -375,3 +391,21 @@ def _decode_token(token: str, filters: str) -> int:
         raise InvalidPageToken("page_token was issued for different filters")
     return after
 
+
+async def _despite_cancellation(future: asyncio.Future[T], on_cancel: Callable[[], None]) -> tuple[T, bool]:
+    """The future's result, waited for even if this task is cancelled meanwhile (the
+    cancellation is then absorbed, and reported as True, for the caller to re-raise when its
+    work is done)."""
+    cancelled = False
+    while True:
+        try:
+            return await asyncio.shield(future), cancelled
+        except asyncio.CancelledError:
+            if future.cancelled():
+                raise
+            if not cancelled:
+                on_cancel()
+            cancelled = True
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
