@@ -21,7 +21,7 @@ from execution.v1 import execution_pb2_grpc
 from execution_server.api.tls import CertificateFiles
 from execution_server.app import Application
 from execution_server.config import Settings, TlsConfig
-from tests.certs import Authority, Issued, channel_credentials, new_authority
+from tests.certs import Authority, channel_credentials, new_authority
 from tests.harness import ORDER_DEFAULTS, settings_for
 
 
@@ -59,15 +59,12 @@ async def refused(port: int, credentials: grpc.ChannelCredentials) -> grpc.Statu
     return failure.value.code()
 
 
-def served_certificate(port: int, client: Issued | None = None, directory: Path | None = None) -> x509.Certificate:
+def served_certificate(port: int) -> x509.Certificate:
     """The certificate a new connection is shown (read with the standard library's TLS)."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     context.set_alpn_protocols(["h2"])
-    if client is not None and directory is not None:
-        cert_file, key_file = client.write(directory, "probe-client")
-        context.load_cert_chain(cert_file, key_file)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, context.wrap_socket(raw) as tls:
         der = tls.getpeercert(binary_form=True)
     assert der is not None
