@@ -20,6 +20,7 @@ from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution_server.api.tls import CertificateFiles
 from execution_server.app import Application
+from execution_server.auth.tokens import hash_token
 from execution_server.config import Settings, TlsConfig
 from tests.certs import Authority, channel_credentials, new_authority
 from tests.harness import ORDER_DEFAULTS, settings_for
@@ -222,3 +223,23 @@ async def test_the_start_up_line_says_which_transport_is_served(
             pass
     [line] = [record.getMessage() for record in caplog.records if record.getMessage().startswith("serving")]
     assert f"(port {app.port}, mTLS)" in line
+
+
+async def test_a_client_certificate_stands_in_for_the_token_configured_for_it(
+    database_url: str, tmp_path: Path, authority: Authority, server_files: tuple[Path, Path]
+) -> None:
+    cert_file, key_file = server_files
+    tls = TlsConfig(cert_file=cert_file, key_file=key_file, client_ca_file=authority.write_ca(tmp_path, "client-ca"))
+    auth = {"tokens": [{"name": "momentum", "sha256": hash_token("momentum-token-never-sent"), "role": "strategy",
+                        "strategies": ["momentum_v1"], "client_cert": "spiffe://desk/strategy/momentum_v1"}]}
+    async with serving(settings_for(database_url, tmp_path, tls=tls, auth=auth)) as app:
+        momentum = channel_credentials(authority, authority.client("momentum", uris=["spiffe://desk/strategy/momentum_v1"]))
+        assert (await place(app.port, momentum, client_order_id="by-certificate")).strategy_id == "momentum_v1"
+        async with grpc.aio.secure_channel(f"127.0.0.1:{app.port}", momentum) as channel:
+            stub = execution_pb2_grpc.ExecutionServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as other:
+                await stub.PlaceOrder(pb.PlaceOrderRequest(**{**ORDER_DEFAULTS, "strategy_id": "meanrev_v2"}), timeout=10)
+            assert other.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        # Signed by the client CA, but configured for no token: authenticated as no one.
+        stranger = channel_credentials(authority, authority.client("intruder", dns_names=["intruder.example"]))
+        assert await refused(app.port, stranger) is grpc.StatusCode.UNAUTHENTICATED
