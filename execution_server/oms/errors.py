@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from execution_server.domain.orders import OrderStatus
+from execution_server.domain.quoting import excerpt
 
 
 class OrderNotFound(Exception):
@@ -16,7 +17,7 @@ class ClientOrderIdConflict(Exception):
 
     def __init__(self, client_order_id: str, order_id: str, differences: list[str]) -> None:
         super().__init__(
-            f"client_order_id {client_order_id!r} is already used by order {order_id} "
+            f"client_order_id {excerpt(client_order_id)} is already used by order {order_id} "
             f"with different {', '.join(differences)}"
         )
         self.client_order_id = client_order_id
