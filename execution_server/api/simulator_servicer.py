@@ -93,7 +93,7 @@ def _decimal(
     if positive and value <= 0:
         problems.append((field, f"must be positive, got {excerpt(text)}"))
         return None
-    if not signed and value < 0:
+    if not signed and (value < 0 or text.startswith("-")):  # "-0" too: no sign where none means anything
         problems.append((field, f"must not be negative, got {excerpt(text)}"))
         return None
     problem = out_of_bounds(value, text)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from execution.v1 import execution_pb2 as pb
-from execution.v1 import risk_pb2
+from execution.v1 import risk_pb2, simulator_pb2
 from execution_server.config import Settings
 from execution_server.store import tables
 from tests.harness import Client, running
@@ -192,3 +192,21 @@ async def test_undecodable_bytes_are_an_invalid_argument_on_every_rpc(client: Cl
     for payload in payloads:
         assert await call_raw(client.channel, rpc, payload) == grpc.StatusCode.INVALID_ARGUMENT, (rpc, payload)
     assert await rows(client) == before
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (simulator_pb2.SetPriceRequest(symbol="AAPL", price="100", available_quantity="-0"), "available_quantity"),
+        (simulator_pb2.SetPriceRequest(symbol="AAPL", price="-0"), "price"),
+        (simulator_pb2.SetBrokerPositionRequest(symbol="AAPL", quantity="1", average_entry_price="-0"), "average_entry_price"),
+        (pb.PlaceOrderRequest(strategy_id="s", symbol="AAPL", side=pb.SIDE_BUY, quantity="-0",
+                              order_type=pb.ORDER_TYPE_MARKET), "quantity"),
+    ],
+    ids=["available_quantity", "price", "average_entry_price", "quantity"],
+)
+async def test_a_sign_is_refused_where_none_is_meaningful(client: Client, request_: Any, field: str) -> None:
+    stub = client.execution if isinstance(request_, pb.PlaceOrderRequest) else client.simulator
+    call = getattr(stub, {"SetPriceRequest": "SetPrice", "SetBrokerPositionRequest": "SetBrokerPosition",
+                          "PlaceOrderRequest": "PlaceOrder"}[type(request_).__name__])
+    assert bad_fields(await refused(call, request_)) == [field]
