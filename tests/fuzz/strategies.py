@@ -152,10 +152,7 @@ def _build(cls: Callable[..., Any], fields: dict[str, Any]) -> Any:
     for name, value in fields.items():
         target = getattr(message, name)
         if isinstance(value, list):
-            if value and hasattr(value[0], "SerializeToString"):
-                target.extend(value)
-            else:
-                target.extend(value)
+            target.extend(value)
         elif hasattr(value, "SerializeToString"):
             target.CopyFrom(value)
         else:
