@@ -6,10 +6,11 @@ BIGINT), a digest of the filters it was issued for (16 bytes), and an HMAC-SHA25
 and the above (32 bytes): 77 characters in all. Nothing in it is read before its syntax, length
 and signature are checked, so a forged token is refused with one comparison, whatever it holds.
 
-The key: one the operator configures (every replica on one database must share it for tokens to
-pass between them), else a random one per process. Then a token issued before a restart is
-refused, with a message saying to start the listing again: pages are cheap to ask for again, and
-a restart is rare against how long a listing takes.
+The key is random, made once per process (OrderService takes another for tests or a shared
+one). So a token issued before a restart, or by another replica on the same database, is
+refused with a message saying to start the listing again: pages are cheap to ask for again,
+and a restart is rare against how long a listing takes. Replicas that must page across each
+other need a configured shared key; none is configurable yet.
 """
 
 from __future__ import annotations
