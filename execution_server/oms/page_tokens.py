@@ -57,6 +57,8 @@ class PageTokens:
             raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         except (binascii.Error, ValueError):
             raise InvalidPageToken(f"page_token is not a token this service issued; {_START_AGAIN}") from None
+        if base64.urlsafe_b64encode(raw).decode().rstrip("=") != encoded:  # the last character's spare bits
+            raise InvalidPageToken(f"page_token is not a token this service issued; {_START_AGAIN}")
         body, mac = raw[:_BODY_BYTES], raw[_BODY_BYTES:]
         if len(mac) != _MAC_BYTES or not hmac.compare_digest(mac, self._mac(body)):
             raise InvalidPageToken(
