@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BUF := node_modules/.bin/buf
 PROTOS := $(wildcard protos/execution/v1/*.proto)
 
-.PHONY: run test coverage lint generate check-generated migrate clean
+.PHONY: run test fuzz coverage lint generate check-generated migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ migrate: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The hostile-request fuzzing of every RPC at its full count (`make test` runs it at 200 per RPC);
+# EXECUTION_TEST_DATABASE_URL picks the database as for `make test`.
+FUZZ_REQUESTS ?= 10000
+fuzz: $(STAMP)
+	EXECUTION_TEST_FUZZ_REQUESTS=$(FUZZ_REQUESTS) $(BIN)/python -m pytest tests/fuzz -q $(PYTEST_ARGS)
 
 # The whole suite with line coverage of execution_server; the HTML report goes to htmlcov/.
 coverage: $(STAMP)

@@ -27,6 +27,8 @@ from execution_server.store.writer import StoreUnavailable, WriterStopped
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
+_MAX_VIOLATIONS = 32  # a repeated field of many bad values is named a bounded number of times
+
 # Exception type → (gRPC code, google.rpc code). Order matters: the first match wins.
 STATUS_OF: list[tuple[type[BaseException], grpc.StatusCode, int]] = [
     (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
@@ -49,7 +51,7 @@ STATUS_OF: list[tuple[type[BaseException], grpc.StatusCode, int]] = [
 def status_for(error: BaseException) -> status_pb2.Status | None:
     for kind, _, code in STATUS_OF:
         if isinstance(error, kind):
-            status = status_pb2.Status(code=code, message=str(error))
+            status = status_pb2.Status(code=code, message=_bounded(str(error)))
             detail = _detail_for(error)
             if detail is not None:
                 packed = any_pb2.Any()
@@ -59,12 +61,21 @@ def status_for(error: BaseException) -> status_pb2.Status | None:
     return None
 
 
+# Messages quote what a caller sent only through domain.quoting.excerpt; this bound is the net
+# under that rule, so that no reply's trailers outgrow what a client accepts (8 KB by default).
+MAX_MESSAGE = 1024
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
 def _detail_for(error: BaseException) -> Any:
     if isinstance(error, InvalidRequest):
         return error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=field, description=problem)
-                for field, problem in error.violations
+                error_details_pb2.BadRequest.FieldViolation(field=field, description=_bounded(problem))
+                for field, problem in error.violations[:_MAX_VIOLATIONS]
             ]
         )
     if isinstance(error, InvalidPageToken):

@@ -13,6 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from execution.v1 import execution_pb2, risk_pb2, simulator_pb2
+from execution_server.api import edge
 from execution_server.api.tls import CertificateFiles
 from execution_server.api.transport_interceptor import TransportInterceptor
 from execution_server.config_transport import ServerLimits
@@ -71,7 +72,8 @@ def _identity(payload: bytes) -> bytes:
 
 
 def method_handlers(service: ServiceDescriptor, servicer: object) -> dict[str, grpc.RpcMethodHandler]:
-    """Handlers for every method of a service, from its descriptor: none can be forgotten."""
+    """Handlers for every method of a service, from its descriptor: none can be forgotten, and
+    each refuses undecodable or ill-formed requests before its servicer runs (api/edge.py)."""
     handlers: dict[str, grpc.RpcMethodHandler] = {}
     for method in service.methods:
         implementation = getattr(servicer, method.name)
@@ -80,9 +82,12 @@ def method_handlers(service: ServiceDescriptor, servicer: object) -> dict[str, g
         serialize: Callable[[Any], bytes] = response_class.SerializeToString
         if (service.full_name, method.name) in PRESERIALISED:
             serialize = _identity
-        make = grpc.unary_stream_rpc_method_handler if method.server_streaming else grpc.unary_unary_rpc_method_handler
+        if method.server_streaming:
+            make, handler = grpc.unary_stream_rpc_method_handler, edge.checked_stream(implementation)
+        else:
+            make, handler = grpc.unary_unary_rpc_method_handler, edge.checked_unary(implementation)
         handlers[method.name] = make(
-            implementation, request_deserializer=request_class.FromString, response_serializer=serialize
+            handler, request_deserializer=edge.request_decoder(request_class), response_serializer=serialize
         )
     return handlers
 

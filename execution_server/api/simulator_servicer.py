@@ -16,6 +16,7 @@ from execution_server.audit.trail import AuditTrail
 from execution_server.brokers.base import CancelRefused
 from execution_server.brokers.simulated import SimulatedBroker
 from execution_server.domain.money import InvalidDecimal, format_decimal, parse_decimal
+from execution_server.domain.quoting import excerpt
 
 
 class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
@@ -79,7 +80,8 @@ class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
         try:
             self._broker.cancel_behind_back(request.broker_order_id)
         except (LookupError, ValueError, CancelRefused) as error:
-            raise InvalidRequest([("broker_order_id", f"no open order {request.broker_order_id!r}: {error}")]) from None
+            problem = f"no open order {excerpt(request.broker_order_id)} ({type(error).__name__})"
+            raise InvalidRequest([("broker_order_id", problem)]) from None
         await self._audit.record(by_caller("CancelAtBroker", {"broker_order_id": request.broker_order_id}))
         return pb.CancelAtBrokerResponse()
 
@@ -91,9 +93,9 @@ class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
 
 
 def _symbol(text: str, problems: list[tuple[str, str]]) -> str:
-    symbol = text.strip().upper()
-    if not SYMBOL.match(symbol):
-        problems.append(("symbol", f"expected a ticker such as AAPL, got {text!r}"))
+    symbol = text.upper()
+    if not SYMBOL.fullmatch(symbol):
+        problems.append(("symbol", f"expected a ticker such as AAPL, got {excerpt(text)}"))
     return symbol
 
 
@@ -101,15 +103,15 @@ def _decimal(
     field: str, text: str, problems: list[tuple[str, str]], *, positive: bool, signed: bool = False
 ) -> Decimal | None:
     try:
-        value = parse_decimal(text)
+        value = parse_decimal(text, signed=True)  # a sign is read, to say what is wrong with it
     except InvalidDecimal as error:
         problems.append((field, f"expected a decimal string: {error}"))
         return None
     if positive and value <= 0:
-        problems.append((field, f"must be positive, got {text!r}"))
+        problems.append((field, f"must be positive, got {excerpt(text)}"))
         return None
-    if not signed and value < 0:
-        problems.append((field, f"must not be negative, got {text!r}"))
+    if not signed and (value < 0 or text.startswith("-")):  # "-0" too: no sign where none means anything
+        problems.append((field, f"must not be negative, got {excerpt(text)}"))
         return None
     problem = out_of_bounds(value, text)
     if problem:

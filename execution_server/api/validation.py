@@ -1,24 +1,174 @@
 """What clients send, checked: a request becomes domain values, or an InvalidRequest that
 names every bad field at once. Nothing here builds a reply; the wire forms are convert.py's.
 
-Every function here is named for its direction (`*_from_proto`).
+One validation layer, at the edge. First `check_syntax`, run by api/edge.py on every request of
+every RPC before its servicer sees it (so before anything touches the database), checks every
+string and enum field from the message's descriptor against the syntax of its kind, declared
+in FIELD_KINDS (a string field not listed there is free text):
+
+  identifier  strategy_id, client_order_id, broker_order_id: 1 to 128 printable ASCII
+              characters (0x21 to 0x7E): no space, no control character, no trailing newline
+  symbol      1 to 32 characters: an ASCII letter or digit, then letters, digits, ".", "-", "/";
+              lower case is read as upper case ("brk.b" is BRK.B)
+  order_id    the server's own format: a UUID in lower-case hex, 36 characters
+  decimal     plain decimal syntax (domain.money.parse_decimal): ASCII digits, at most one
+              point, a leading "-" only where a field is signed; no exponent, underscore, space,
+              NaN or infinity; at most 64 characters; precision 24 integer + 12 fraction digits
+  text        free text (a kill switch's reason): at most 256 printable characters (Unicode
+              letters, marks, digits, punctuation, symbols and the space; no control, format,
+              private-use or line-separator character)
+  page_token  at most 128 URL-safe base64 characters (oms.page_tokens checks the rest: version,
+              signature, filters)
+  enum        a number the enum declares (repeated ones too)
+
+Empty is "not set" for every kind; whether a field is required, and the checks that need more
+than one field or a value's meaning (positive, a price for a LIMIT order, page sizes), are the
+`*_from_proto` functions', which each servicer calls. Bytes that are not a message at all
+(truncated, bad UTF-8 in a string) are refused before this, by api/edge.py. Error messages
+quote a value only through domain.quoting.excerpt.
+
+Every function here is named for its direction (`*_from_proto`), but check_syntax.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 
 from execution.v1 import execution_pb2 as pb
 from execution_server.api.convert import ORDER_TYPES, SIDES, STATUSES, TIMES_IN_FORCE
 from execution_server.domain.money import InvalidDecimal, beyond_precision, parse_decimal
 from execution_server.domain.orders import LIMIT_PRICED, STOP_PRICED, OrderSpec, OrderStatus, OrderType
+from execution_server.domain.quoting import excerpt
 
-SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-/]{0,31}$")
-IDENTIFIER = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
+SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-/]{0,31}", re.ASCII)
+IDENTIFIER = re.compile(r"[\x21-\x7e]{1,128}", re.ASCII)  # printable ASCII, no spaces
+ORDER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
+PAGE_TOKEN = re.compile(r"[A-Za-z0-9_\-.]{1,128}", re.ASCII)
+MAX_TEXT = 256
 DEFAULT_UPDATES_PER_MESSAGE = 500
 MAX_UPDATES_PER_MESSAGE = 10_000  # bounds the bytes a stalled batch stream holds
+
+
+class FieldKind(enum.Enum):
+    IDENTIFIER = "identifier"
+    SYMBOL = "symbol"
+    ORDER_ID = "order_id"
+    DECIMAL = "decimal"
+    TEXT = "text"
+    PAGE_TOKEN = "page_token"
+
+
+_V1 = "execution.v1."
+FIELD_KINDS: dict[str, FieldKind] = {
+    f"{_V1}PlaceOrderRequest.client_order_id": FieldKind.IDENTIFIER,
+    f"{_V1}PlaceOrderRequest.strategy_id": FieldKind.IDENTIFIER,
+    f"{_V1}PlaceOrderRequest.symbol": FieldKind.SYMBOL,
+    f"{_V1}PlaceOrderRequest.quantity": FieldKind.DECIMAL,
+    f"{_V1}PlaceOrderRequest.limit_price": FieldKind.DECIMAL,
+    f"{_V1}PlaceOrderRequest.stop_price": FieldKind.DECIMAL,
+    f"{_V1}CancelOrderRequest.order_id": FieldKind.ORDER_ID,
+    f"{_V1}CancelOrderRequest.client_order_id": FieldKind.IDENTIFIER,
+    f"{_V1}GetOrderRequest.order_id": FieldKind.ORDER_ID,
+    f"{_V1}GetOrderRequest.client_order_id": FieldKind.IDENTIFIER,
+    f"{_V1}ListOrdersRequest.strategy_id": FieldKind.IDENTIFIER,
+    f"{_V1}ListOrdersRequest.symbol": FieldKind.SYMBOL,
+    f"{_V1}ListOrdersRequest.page_token": FieldKind.PAGE_TOKEN,
+    f"{_V1}StreamOrderUpdatesRequest.strategy_id": FieldKind.IDENTIFIER,
+    f"{_V1}StreamOrderUpdatesRequest.symbol": FieldKind.SYMBOL,
+    f"{_V1}StreamOrderUpdateBatchesRequest.strategy_id": FieldKind.IDENTIFIER,
+    f"{_V1}StreamOrderUpdateBatchesRequest.symbol": FieldKind.SYMBOL,
+    f"{_V1}GetPositionsRequest.strategy_id": FieldKind.IDENTIFIER,
+    f"{_V1}SetKillSwitchRequest.reason": FieldKind.TEXT,
+    f"{_V1}GetRiskLimitsRequest.strategy_id": FieldKind.IDENTIFIER,
+    f"{_V1}SetPriceRequest.symbol": FieldKind.SYMBOL,
+    f"{_V1}SetPriceRequest.price": FieldKind.DECIMAL,
+    f"{_V1}SetPriceRequest.available_quantity": FieldKind.DECIMAL,
+    f"{_V1}SetBrokerPositionRequest.symbol": FieldKind.SYMBOL,
+    f"{_V1}SetBrokerPositionRequest.quantity": FieldKind.DECIMAL,
+    f"{_V1}SetBrokerPositionRequest.average_entry_price": FieldKind.DECIMAL,
+    f"{_V1}CancelAtBrokerRequest.broker_order_id": FieldKind.IDENTIFIER,
+}
+
+
+def _identifier(text: str) -> str:
+    return "" if IDENTIFIER.fullmatch(text) else "expected 1 to 128 printable ASCII characters without spaces"
+
+
+def _symbol(text: str) -> str:
+    return "" if SYMBOL.fullmatch(text) else "expected a ticker such as AAPL or BRK.B"
+
+
+def _order_id(text: str) -> str:
+    return "" if ORDER_ID.fullmatch(text) else "expected an order id as this service assigns them (a lower-case UUID)"
+
+
+def _decimal_syntax(text: str) -> str:
+    try:
+        parse_decimal(text, signed=True)
+    except InvalidDecimal as error:
+        return str(error)
+    return ""
+
+
+def _text(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        return f"at most {MAX_TEXT} characters, got {len(text)}"
+    return "" if text.isprintable() else "expected printable characters (no control or format character)"
+
+
+def _page_token(text: str) -> str:
+    return "" if PAGE_TOKEN.fullmatch(text) else "not a token this service issued; start the listing again without one"
+
+
+SYNTAX: dict[FieldKind, Callable[[str], str]] = {
+    FieldKind.IDENTIFIER: _identifier,
+    FieldKind.SYMBOL: _symbol,
+    FieldKind.ORDER_ID: _order_id,
+    FieldKind.DECIMAL: _decimal_syntax,
+    FieldKind.TEXT: _text,
+    FieldKind.PAGE_TOKEN: _page_token,
+}
+
+
+def check_syntax(message: Message) -> None:
+    """Refuse a request with any string or enum field outside its kind's syntax, naming each."""
+    problems = _Violations()
+    for name, repeated, check in _plan(message.DESCRIPTOR):
+        values = getattr(message, name)
+        for index, value in enumerate(values if repeated else (values,)):
+            problem = check(value) if value != "" else ""  # an empty string is a field not set
+            if problem:
+                problems.add(f"{name}[{index}]" if repeated else name, problem)
+    problems.raise_if_any()
+
+
+@functools.cache
+def _plan(descriptor: Descriptor) -> tuple[tuple[str, bool, Callable[[object], str]], ...]:
+    """The checks of one message type, read once from its descriptor: (field, repeated, check)."""
+    plan = []
+    for field in descriptor.fields:
+        if field.type == FieldDescriptor.TYPE_STRING:
+            plan.append((field.name, field.is_repeated, SYNTAX[FIELD_KINDS.get(field.full_name, FieldKind.TEXT)]))
+        elif field.type == FieldDescriptor.TYPE_ENUM:
+            plan.append((field.name, field.is_repeated, _enum_check(field)))
+    return tuple(plan)  # type: ignore[arg-type]
+
+
+def _enum_check(field: FieldDescriptor) -> Callable[[object], str]:
+    known = frozenset(field.enum_type.values_by_number)
+    name = field.enum_type.name
+
+    def check(value: object) -> str:
+        return "" if value in known else f"not a {name}: {value}"
+
+    return check
 
 
 class InvalidRequest(Exception):
@@ -45,13 +195,13 @@ def order_spec_from_proto(request: pb.PlaceOrderRequest) -> OrderSpec:
     """Validate a PlaceOrderRequest completely, reporting every bad field at once."""
     problems = _Violations()
     client_order_id = request.client_order_id  # empty: the OMS assigns one
-    if client_order_id and not IDENTIFIER.match(client_order_id):
+    if client_order_id and not IDENTIFIER.fullmatch(client_order_id):
         problems.add("client_order_id", "must be 1 to 128 printable ASCII characters without spaces")
-    if not IDENTIFIER.match(request.strategy_id):
+    if not IDENTIFIER.fullmatch(request.strategy_id):
         problems.add("strategy_id", "required: 1 to 128 printable ASCII characters without spaces")
-    symbol = request.symbol.strip().upper()
-    if not SYMBOL.match(symbol):
-        problems.add("symbol", f"expected a ticker such as AAPL or BRK.B, got {request.symbol!r}")
+    symbol = request.symbol.upper()
+    if not SYMBOL.fullmatch(symbol):
+        problems.add("symbol", f"expected a ticker such as AAPL or BRK.B, got {excerpt(request.symbol)}")
     side = SIDES.get(request.side)
     if side is None:
         problems.add("side", "required: SIDE_BUY or SIDE_SELL")
@@ -101,12 +251,12 @@ def _positive_decimal(problems: _Violations, field: str, text: str, *, required:
             problems.add(field, "required: a positive decimal string such as \"10\" or \"0.5\"")
         return None
     try:
-        value = parse_decimal(text)
+        value = parse_decimal(text, signed=True)  # a sign is read, to say "must be positive"
     except InvalidDecimal as error:
         problems.add(field, f"expected a decimal string: {error}")
         return None
     if value <= 0:
-        problems.add(field, f"must be positive, got {text!r}")
+        problems.add(field, f"must be positive, got {excerpt(text)}")
         return None
     problem = out_of_bounds(value, text)
     if problem:
@@ -118,7 +268,7 @@ def _positive_decimal(problems: _Violations, field: str, text: str, *, required:
 def out_of_bounds(value: Decimal, text: str) -> str:
     """Why a quantity or price is beyond the declared precision (domain.money), or ""."""
     problem = beyond_precision(value)
-    return f"{problem}, got {text!r}" if problem else ""
+    return f"{problem}, got {excerpt(text)}" if problem else ""
 
 
 def order_reference_from_proto(request: pb.GetOrderRequest | pb.CancelOrderRequest) -> tuple[str, str]:

@@ -18,6 +18,7 @@ SQLite keeps the canonical text (store.types.Money).
 from __future__ import annotations
 
 import decimal
+import re
 from decimal import (
     MAX_EMAX,
     MAX_PREC,
@@ -29,6 +30,8 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
+
+from execution_server.domain.quoting import excerpt
 
 ZERO = Decimal(0)
 
@@ -111,20 +114,29 @@ class InvalidDecimal(ValueError):
     """A text that should hold a finite decimal number does not."""
 
 
-def parse_decimal(text: str) -> Decimal:
-    """Parse a decimal string ("10", "0.5", "187.25"); refuse NaN, infinities and exponents' junk."""
+# Plain decimal syntax, ASCII only: digits, at most one point with a digit on at least one side,
+# a leading minus only where the caller allows a sign. No exponent ("1e3" was 1,000 shares), no
+# underscore ("1_000"), no other digits ("١٢", "１٠": Python's Decimal takes any Unicode digit),
+# no whitespace, no NaN or infinity. Bounded before parsing: leading zeros and trailing fraction
+# zeros aside, the declared precision needs far fewer characters than this.
+_UNSIGNED = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+MAX_DECIMAL_TEXT = 64
+
+
+def parse_decimal(text: str, *, signed: bool = False) -> Decimal:
+    """Parse a plain decimal string ("10", "0.5", "187.25"; "-3" only when `signed`). The range
+    and scale are beyond_precision's to check; this checks the syntax only."""
     if not isinstance(text, str):
         raise InvalidDecimal(f"expected a decimal string, got {type(text).__name__}")
-    stripped = text.strip()
-    if not stripped:
+    if not text:
         raise InvalidDecimal("empty")
-    try:
-        value = Decimal(stripped)
-    except InvalidOperation:
-        raise InvalidDecimal(f"not a decimal number: {text!r}") from None
-    if not value.is_finite():
-        raise InvalidDecimal(f"not a finite number: {text!r}")
-    return value
+    if len(text) > MAX_DECIMAL_TEXT:
+        raise InvalidDecimal(f"at most {MAX_DECIMAL_TEXT} characters, got {len(text)}")
+    digits = text[1:] if signed and text[0] == "-" else text
+    if not _UNSIGNED.fullmatch(digits):
+        expected = "digits with an optional point and leading minus" if signed else "digits with an optional point"
+        raise InvalidDecimal(f"expected plain decimal syntax, {expected} (no exponent, underscore or space), got {excerpt(text)}")
+    return Decimal(text)
 
 
 def format_decimal(value: Decimal | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from execution_server.domain.orders import OrderStatus
+from execution_server.domain.quoting import excerpt
 
 
 class OrderNotFound(Exception):
@@ -16,10 +17,10 @@ class ClientOrderIdConflict(Exception):
 
     def __init__(self, client_order_id: str, order_id: str, differences: list[str], strategy_id: str = "") -> None:
         if order_id:
-            message = (f"client_order_id {client_order_id!r} is already used by order {order_id} "
+            message = (f"client_order_id {excerpt(client_order_id)} is already used by order {order_id} "
                        f"with different {', '.join(differences)}")
         else:
-            message = f"client_order_id {client_order_id!r} is already used; choose another"
+            message = f"client_order_id {excerpt(client_order_id)} is already used; choose another"
         super().__init__(message)
         self.client_order_id = client_order_id
         self.order_id = order_id

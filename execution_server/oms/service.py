@@ -9,9 +9,7 @@ PENDING and in flight until the broker is asked, its stream reports, or reconcil
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,6 +25,7 @@ from execution_server.brokers.base import (
     SubmissionOutcomeUnknown,
 )
 from execution_server.domain.orders import REJECT, Order, OrderSpec, OrderStatus
+from execution_server.domain.quoting import excerpt
 from execution_server.oms.errors import (
     ClientOrderIdConflict,
     InvalidPageToken,
@@ -34,6 +33,7 @@ from execution_server.oms.errors import (
     OrderNotFound,
 )
 from execution_server.oms.lifecycle import OrderLifecycle
+from execution_server.oms.page_tokens import PageTokens
 from execution_server.oms.ports import PortfolioListener, RiskGate
 from execution_server.oms.state import OpenOrders
 from execution_server.store import repository
@@ -70,8 +70,10 @@ class OrderService:
         cancel_wait_seconds: float = 1.0,
         submit_timeout_seconds: float = 10.0,
         stream_up: Callable[[], bool] | None = None,
+        page_tokens: PageTokens | None = None,
     ) -> None:
         self._writer = writer
+        self._page_tokens = page_tokens or PageTokens()  # a random key: see page_tokens.py
         # An async context manager factory giving a read connection; its failures are
         # StoreUnavailable (store/reads.py).
         self._read = reader
@@ -344,7 +346,7 @@ class OrderService:
         filters = _filter_key(strategy_id, symbol, statuses)
         if strategies is not None:
             filters += "|" + ",".join(sorted(strategies))
-        after = _decode_token(page_token, filters) if page_token else 0
+        after = self._page_tokens.position(page_token, filters) if page_token else 0
         async with self._read() as conn:  # type: ignore[attr-defined]
             rows = await repository.list_orders(
                 conn, strategy_id=strategy_id, symbol=symbol, statuses=statuses, after_position=after, limit=size + 1,
@@ -352,7 +354,7 @@ class OrderService:
             )
         more = len(rows) > size
         rows = rows[:size]
-        token = _encode_token(rows[-1][0], filters) if more and rows else ""
+        token = self._page_tokens.issue(rows[-1][0], filters) if more and rows else ""
         return [order for _, order in rows], token
 
 
@@ -362,7 +364,7 @@ class _Denied:
 
 
 def _reference(order_id: str, client_order_id: str) -> str:
-    return f"with order_id {order_id!r}" if order_id else f"with client_order_id {client_order_id!r}"
+    return f"with order_id {excerpt(order_id)}" if order_id else f"with client_order_id {excerpt(client_order_id)}"
 
 
 def _differences(existing: OrderSpec, requested: OrderSpec) -> list[str]:
@@ -372,24 +374,6 @@ def _differences(existing: OrderSpec, requested: OrderSpec) -> list[str]:
 
 def _filter_key(strategy_id: str, symbol: str, statuses: Sequence[OrderStatus]) -> str:
     return "|".join([strategy_id, symbol, ",".join(sorted(status.value for status in statuses))])
-
-
-def _encode_token(position: int, filters: str) -> str:
-    raw = json.dumps({"after": position, "filters": filters}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str, filters: str) -> int:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        after = int(raw["after"])
-        token_filters = raw["filters"]
-    except (ValueError, KeyError, TypeError):
-        raise InvalidPageToken("page_token is not a token this service issued") from None
-    if token_filters != filters:
-        raise InvalidPageToken("page_token was issued for different filters")
-    return after
 
 
 async def _despite_cancellation(future: asyncio.Future[T], on_cancel: Callable[[], None]) -> tuple[T, bool]:

@@ -9,6 +9,7 @@ import logging
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -174,7 +175,7 @@ async def test_the_caller_is_set_for_a_call_s_whole_duration_streams_included() 
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = execution_pb2_grpc.ExecutionServiceStub(channel)
-            await stub.GetOrder(pb.GetOrderRequest(order_id="x"), metadata=bearer(DESK_TOKEN))
+            await stub.GetOrder(pb.GetOrderRequest(order_id=str(uuid.uuid4())), metadata=bearer(DESK_TOKEN))
             sequences = [m.sequence async for m in stub.StreamOrderUpdates(pb.StreamOrderUpdatesRequest(), metadata=OPS)]
         assert sequences == [1, 2, 3]
         assert recorder.seen == ["desk", "desk", "ops", "ops", "ops"]

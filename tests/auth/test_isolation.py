@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+import uuid
 
 import grpc
 import pytest
@@ -76,7 +77,7 @@ async def test_another_strategy_s_order_is_not_found_exactly_as_one_that_does_no
 
 async def test_another_strategy_s_order_id_is_not_found_as_an_unknown_id_is(client) -> None:
     order = await _rest(client, "pairs", metadata=DESK)
-    unknown = "0" * len(order.order_id)
+    unknown = str(uuid.uuid4())  # well formed, and no order has it
     for call, request in ((client.execution.GetOrder, pb.GetOrderRequest),
                           (client.execution.CancelOrder, pb.CancelOrderRequest)):
         theirs = await _refusal(call(request(order_id=order.order_id), metadata=MOMENTUM))

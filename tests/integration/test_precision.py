@@ -136,7 +136,7 @@ async def refuse_position_writes(database_url: str, strategy_id: str) -> None:
     [
         ("quantity", "1." + "0" * MAX_SCALE + "1", f"at most {MAX_SCALE} decimal places"),
         ("quantity", "1" + "0" * MAX_INTEGER_DIGITS, f"at most {MAX_INTEGER_DIGITS} digits before the decimal point"),
-        ("limit_price", "1E+24", f"at most {MAX_INTEGER_DIGITS} digits before the decimal point"),
+        ("limit_price", "1" + "0" * MAX_INTEGER_DIGITS + ".5", f"at most {MAX_INTEGER_DIGITS} digits before the decimal point"),
         ("stop_price", "0.0000000000001", f"at most {MAX_SCALE} decimal places"),
     ],
 )

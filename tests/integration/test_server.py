@@ -107,7 +107,7 @@ async def test_each_invalid_field_is_named(client, fields, bad_field) -> None:
 async def test_unknown_order_is_not_found(client) -> None:
     for call in (client.execution.GetOrder, client.execution.CancelOrder):
         with pytest.raises(grpc.aio.AioRpcError) as missing:
-            await call(pb.GetOrderRequest(order_id="no-such-order") if call is client.execution.GetOrder else pb.CancelOrderRequest(client_order_id="nope"))
+            await call(pb.GetOrderRequest(order_id="00000000-0000-4000-8000-000000000000") if call is client.execution.GetOrder else pb.CancelOrderRequest(client_order_id="nope"))
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
 

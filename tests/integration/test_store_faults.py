@@ -25,8 +25,9 @@ from tests.waiting import eventually
 
 
 async def test_one_clients_refused_change_fails_no_other_clients_order(client: Client) -> None:
-    """A NUL in an order id is accepted by SQLite and refused by PostgreSQL, which then aborts
-    the whole transaction of the group commit: the PlaceOrders batched with it must not pay."""
+    """A NUL in an order id was accepted by SQLite and refused by PostgreSQL, which then aborted
+    the whole transaction of the group commit: the PlaceOrders batched with it must not pay.
+    The edge now refuses it before the store (api/edge.py); the batch must still not pay."""
     places = [client.place(order_type=pb.ORDER_TYPE_LIMIT, limit_price="1") for _ in range(300)]
     cancels = [client.execution.CancelOrder(pb.CancelOrderRequest(order_id="x\0")) for _ in range(20)]
     calls = places[:150] + cancels + places[150:]
@@ -37,7 +38,7 @@ async def test_one_clients_refused_change_fails_no_other_clients_order(client: C
     assert failed == []
     assert all(order.status == pb.ORDER_STATUS_SUBMITTED for order in placed)
     assert all(isinstance(result, grpc.aio.AioRpcError) for result in refused)
-    assert {result.code() for result in refused} <= {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE}
+    assert {result.code() for result in refused} == {grpc.StatusCode.INVALID_ARGUMENT}
     listed = await client.execution.ListOrders(pb.ListOrdersRequest(page_size=1000))
     assert len(listed.orders) == 300
 

@@ -329,5 +329,5 @@ def _decimal(value: Decimal | str) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, str):
-        return parse_decimal(value)
+        return parse_decimal(value, signed=True)
     raise TypeError(f"expected a Decimal or a decimal string, got {type(value).__name__}")
