@@ -1,6 +1,10 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t execution-server .
-# Run:   docker run -p 50051:50051 -v execution-var:/app/var execution-server
+# Run:   docker run -p 50051:50051 -v execution-var:/app/var -v ./execution.toml:/app/execution.toml:ro \
+#          -e EXECUTION_CONFIG=/app/execution.toml execution-server
+# The image listens on 0.0.0.0, so it refuses to start without an [auth] section (README: "Who
+# may do what"); with [server.tls] on, point the HEALTHCHECK at the CA (`health --ca-file ...`,
+# and --cert-file/--key-file for mutual TLS).
 
 FROM python:3.11-slim AS build
 WORKDIR /src

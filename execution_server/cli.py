@@ -10,6 +10,9 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 from execution_server.config import ConfigError, Settings, load_settings, replace
 
 log = logging.getLogger("execution_server")
@@ -24,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("check-config", help="validate the configuration and print it, secrets masked")
     health = commands.add_parser("health", help="ask a running server's grpc.health.v1 service; exit 0 if SERVING")
     health.add_argument("--address", default=None, help="host:port (default: EXECUTION_GRPC_ADDRESS)")
+    health.add_argument("--ca-file", type=Path, default=None, help="TLS: the CA that signed the server's certificate")
+    health.add_argument("--cert-file", type=Path, default=None, help="mutual TLS: this client's certificate")
+    health.add_argument("--key-file", type=Path, default=None, help="mutual TLS: this client's private key")
+    health.add_argument("--server-name", default=None, help="TLS: the name the server's certificate holds, if not the address's host")
     commands.add_parser("hash-token", help="read a token from stdin, print its SHA-256 for [[auth.tokens]] sha256")
     emulator = commands.add_parser("alpaca-emulator", help="serve a loopback emulator of Alpaca's Trading API")
     emulator.add_argument("--port", type=int, required=True, help="REST and stream port (0: a free one)")
@@ -34,7 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator.add_argument("--rate-limit", type=int, default=None, help="requests per minute, then 429")
     arguments = parser.parse_args(argv)
     if arguments.command == "health":
-        return asyncio.run(_health(arguments.address))
+        try:
+            credentials = _health_credentials(arguments)
+        except (OSError, ValueError) as error:
+            print(f"execution-server health: {error}", file=sys.stderr)
+            return 2
+        return asyncio.run(_health(arguments.address, credentials, arguments.server_name))
     if arguments.command == "alpaca-emulator":
         return asyncio.run(_alpaca_emulator(arguments))
     if arguments.command == "hash-token":
@@ -95,7 +107,25 @@ def _unusable_token(token: str) -> str:
     return ""
 
 
-async def _health(address: str | None) -> int:
+def _health_credentials(arguments: argparse.Namespace) -> Any:
+    """TLS channel credentials from --ca-file (and, for mutual TLS, --cert-file and --key-file);
+    None: plaintext."""
+    if arguments.ca_file is None:
+        if arguments.cert_file or arguments.key_file:
+            raise ValueError("--cert-file and --key-file need --ca-file")
+        return None
+    if (arguments.cert_file is None) != (arguments.key_file is None):
+        raise ValueError("--cert-file and --key-file go together")
+    import grpc
+
+    return grpc.ssl_channel_credentials(
+        root_certificates=arguments.ca_file.read_bytes(),
+        private_key=arguments.key_file.read_bytes() if arguments.key_file else None,
+        certificate_chain=arguments.cert_file.read_bytes() if arguments.cert_file else None,
+    )
+
+
+async def _health(address: str | None, credentials: Any = None, server_name: str | None = None) -> int:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -103,8 +133,13 @@ async def _health(address: str | None) -> int:
 
     target = address or os.environ.get("EXECUTION_GRPC_ADDRESS", DEFAULT_GRPC_ADDRESS)
     target = target.replace("0.0.0.0:", "127.0.0.1:")
+    if credentials is None:
+        channel = grpc.aio.insecure_channel(target)
+    else:
+        options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
+        channel = grpc.aio.secure_channel(target, credentials, options=options)
     try:
-        async with grpc.aio.insecure_channel(target) as channel:
+        async with channel:
             response = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=3)
     except grpc.aio.AioRpcError as error:
         print(f"{target}: {error.code().name}", file=sys.stderr)

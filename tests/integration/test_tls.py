@@ -8,6 +8,8 @@ import contextlib
 import logging
 import socket
 import ssl
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -243,3 +245,24 @@ async def test_a_client_certificate_stands_in_for_the_token_configured_for_it(
         # Signed by the client CA, but configured for no token: authenticated as no one.
         stranger = channel_credentials(authority, authority.client("intruder", dns_names=["intruder.example"]))
         assert await refused(app.port, stranger) is grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_the_health_command_asks_over_mutual_tls_with_the_files_it_is_given(
+    mutual_settings: Settings, authority: Authority, tmp_path: Path
+) -> None:
+    """The Docker HEALTHCHECK runs `execution-server health`: with TLS on, it must speak it."""
+    ca_file = authority.write_ca(tmp_path, "health-ca")
+    cert_file, key_file = authority.client("health-probe").write(tmp_path, "probe")
+    async with serving(mutual_settings) as app:
+        address = f"127.0.0.1:{app.port}"
+        tls = ["--ca-file", str(ca_file), "--cert-file", str(cert_file), "--key-file", str(key_file)]
+        served, plaintext = await asyncio.gather(_health_command(address, *tls), _health_command(address))
+    assert served.returncode == 0 and "SERVING" in served.stdout, served
+    assert plaintext.returncode == 1, plaintext
+
+
+async def _health_command(address: str, *options: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "execution_server", "health", "--address", address, *options],
+        capture_output=True, text=True, timeout=60,
+    )
