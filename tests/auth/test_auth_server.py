@@ -202,14 +202,18 @@ async def test_auth_on_says_nothing_of_open_access(database_url: str, tmp_path: 
     assert not [r for r in caplog.records if "access is open" in r.getMessage()]
 
 
-async def test_open_access_on_a_non_loopback_address_refuses_to_start(database_url: str, tmp_path: Path) -> None:
+async def test_open_access_on_a_non_loopback_address_refuses_to_start(database_url: str, tmp_path: Path, caplog) -> None:
     with pytest.raises(ConfigError) as refused:
         async with running(settings_for(database_url, tmp_path, grpc_address="0.0.0.0:0")):
             pass
     assert refused.value.setting == "EXECUTION_GRPC_ADDRESS"
+    caplog.set_level(logging.WARNING, logger="execution_server")
     with_tokens = replace(auth_settings(database_url, tmp_path), grpc_address="0.0.0.0:0")
     async with running(with_tokens) as client:  # with tokens it may listen anywhere
         await client.execution.ListOrders(pb.ListOrdersRequest(), metadata=OPS)
+    # ... but in plaintext it says so, once: tokens would cross the network unencrypted.
+    [warning] = [r for r in caplog.records if r.getMessage().startswith("plaintext gRPC on 0.0.0.0")]
+    assert warning.levelno == logging.WARNING
 
 
 async def test_open_access_live_refuses_to_start(tmp_path: Path) -> None:
