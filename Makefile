@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BUF := node_modules/.bin/buf
 PROTOS := $(wildcard protos/execution/v1/*.proto)
+# The Node.js example client's modules, which its test (tests/integration/test_node_client.py) runs.
+NODE_EXAMPLE := examples/node
+NODE_EXAMPLE_STAMP := $(NODE_EXAMPLE)/node_modules/.installed
 
 .PHONY: run test fuzz coverage lint generate check-generated migrate clean
 
@@ -22,7 +25,11 @@ run: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/execution-server migrate
 
-test: $(STAMP)
+$(NODE_EXAMPLE_STAMP): $(NODE_EXAMPLE)/package.json $(NODE_EXAMPLE)/package-lock.json
+	npm ci --prefix $(NODE_EXAMPLE) --ignore-scripts --no-audit --no-fund --silent
+	touch $@
+
+test: $(STAMP) $(NODE_EXAMPLE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The hostile-request fuzzing of every RPC at its full count (`make test` runs it at 200 per RPC);
@@ -32,7 +39,7 @@ fuzz: $(STAMP)
 	EXECUTION_TEST_FUZZ_REQUESTS=$(FUZZ_REQUESTS) $(BIN)/python -m pytest tests/fuzz -q $(PYTEST_ARGS)
 
 # The whole suite with line coverage of execution_server; the HTML report goes to htmlcov/.
-coverage: $(STAMP)
+coverage: $(STAMP) $(NODE_EXAMPLE_STAMP)
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered --cov-report=html $(PYTEST_ARGS)
 
 $(BUF): package.json
@@ -57,4 +64,4 @@ check-generated: generate
 	@test -z "$$(git status --porcelain -- generated)" || (git status --porcelain -- generated; exit 1)
 
 clean:
-	rm -rf $(VENV) node_modules var
+	rm -rf $(VENV) node_modules $(NODE_EXAMPLE)/node_modules var
