@@ -19,7 +19,7 @@ from execution_server.domain.money import (
     format_decimal,
     parse_decimal,
 )
-from execution_server.domain.quoting import EXCERPT_CHARS, excerpt
+from execution_server.domain.quoting import EXCERPT_CHARS, EXCERPT_REPR_CHARS, excerpt
 
 PLAIN = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
@@ -49,7 +49,7 @@ def test_only_plain_ascii_decimal_syntax_is_accepted(text: str) -> None:
         value = parse_decimal(text, signed=True)
     except InvalidDecimal as error:
         assert not PLAIN.fullmatch(text) or len(text) > MAX_DECIMAL_TEXT
-        assert len(str(error)) < 200
+        assert len(str(error)) < 150 + EXCERPT_REPR_CHARS  # the explanation, then a bounded excerpt
         return
     assert PLAIN.fullmatch(text) and value == Decimal(text) and value.is_finite()
 
@@ -72,7 +72,10 @@ def test_a_long_text_is_refused_before_it_is_parsed() -> None:
 @given(st.text(max_size=200))
 def test_an_excerpt_is_short_and_shows_the_start(text: str) -> None:
     shown = excerpt(text)
-    assert len(shown) <= 4 * EXCERPT_CHARS + 40  # repr escapes at most 4 characters per character
-    assert shown.startswith(repr(text[:EXCERPT_CHARS])[:-1])
-    if len(text) > EXCERPT_CHARS:
+    assert len(shown) <= EXCERPT_REPR_CHARS + 30  # the repr'd prefix, the ellipsis and the length
+    if shown == repr(text):
+        assert len(text) <= EXCERPT_CHARS
+    else:
         assert f"({len(text)} characters)" in shown
+        prefix = shown[: shown.rindex("… (")]
+        assert text.startswith(eval(prefix))  # a true prefix of what was sent
