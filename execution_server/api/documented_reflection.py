@@ -43,6 +43,7 @@ class DocumentedPool:
         self._files: dict[str, DocumentedFile] = {}
         for proto in descriptor_set.file:  # protoc writes each file after its imports
             self._pool.Add(proto)
+            _without_json_names(proto)
             dependencies = [self._files[name] for name in proto.dependency]
             self._files[proto.name] = DocumentedFile(proto, dependencies)
 
@@ -82,6 +83,17 @@ def _file_containing(pool: descriptor_pool.DescriptorPool, symbol: str) -> Any:
     except KeyError:
         # A method: upb's pool finds its service, not the method itself.
         return pool.FindMethodByName(symbol).containing_service.file
+
+
+def _without_json_names(file: descriptor_pb2.FileDescriptorProto) -> None:
+    """protoc writes each field's lowerCamelCase JSON name, which the pool's copies never carried:
+    grpcurl would print `brokerOrderId` where it printed `broker_order_id`, the name requests use."""
+    messages = list(file.message_type)
+    while messages:
+        message = messages.pop()
+        for field in message.field:
+            field.ClearField("json_name")
+        messages.extend(message.nested_type)
 
 
 @cache

@@ -27,3 +27,6 @@ def test_describe_shows_the_protos_comments(database_url: str, tmp_path: Path) -
         # What reflection served before stays served: health, and a method of another file.
         assert "rpc Check" in describe("grpc.health.v1.Health")
         assert "is a method" in describe("execution.v1.RiskService.SetKillSwitch")
+        # Replies keep the fields' proto names, as requests spell them (not lowerCamelCase).
+        account = grpcurl("-plaintext", "-d", "{}", server.address, "execution.v1.ExecutionService/GetAccount")
+        assert '"buying_power"' in account.stdout, account.stdout + account.stderr
