@@ -56,6 +56,9 @@ generate: $(STAMP)
 	mkdir -p generated
 	$(BIN)/python -m grpc_tools.protoc -I protos --python_out=generated --grpc_python_out=generated \
 		--pyi_out=generated $(PROTOS)
+	# The same files with their comments, for server reflection (grpcurl describe shows the docs).
+	$(BIN)/python -m grpc_tools.protoc -I protos --include_source_info --include_imports \
+		--descriptor_set_out=generated/execution/v1/descriptors.binpb $(PROTOS)
 	touch generated/execution/__init__.py generated/execution/v1/__init__.py generated/execution/py.typed
 
 # CI: regenerating must change nothing.

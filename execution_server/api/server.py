@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from execution.v1 import execution_pb2, risk_pb2, simulator_pb2
 from execution_server.api import edge
+from execution_server.api.documented_reflection import documented_pool
 from execution_server.api.tls import CertificateFiles
 from execution_server.api.transport_interceptor import TransportInterceptor
 from execution_server.config_transport import ServerLimits
@@ -124,7 +125,8 @@ class GrpcServer:
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
             ]
-            reflection.enable_server_reflection(names, server)
+            # Our protos with their comments, and method names too (api/documented_reflection.py).
+            reflection.enable_server_reflection(names, server, pool=documented_pool())
         if self._certificates is None:
             self.port = server.add_insecure_port(self._address)
         else:
