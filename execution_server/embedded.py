@@ -7,7 +7,7 @@ repository, in a database migrated by Alembic: in memory by default, or any data
 service takes. No risk checks: the orders it records were already placed by the caller.
 
 `add_order` does not wait (it is called without `await` in the documented example): it queues the
-write and returns a task that holds the recorded order. Every read waits for the writes queued
+write and returns a Recording, which the caller may await for the recorded order. Every read waits for the writes queued
 before it, so `get_order` after `add_order` finds the order; a write that failed is raised by
 the next read (or by close()) if its task was not awaited.
 """
@@ -15,8 +15,9 @@ the next read (or by close()) if its task was not awaited.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from execution_server.domain.orders import Order, OrderStatus
 from execution_server.oms.errors import ClientOrderIdConflict
@@ -47,6 +48,19 @@ class _NoPortfolio:
     def order_closed(self, order: Order) -> None: ...
 
 
+class Recording:
+    """What add_order returns: await it for the recorded order (or the refusal). One not
+    awaited reports its failure through the OMS's next read instead."""
+
+    def __init__(self, task: asyncio.Task[Order]) -> None:
+        self.task = task
+        self.awaited = False
+
+    def __await__(self) -> Generator[Any, None, Order]:
+        self.awaited = True
+        return self.task.__await__()
+
+
 class OrderManagementSystem:
     """Orders recorded, kept and listed. Starts on first use; `await oms.close()` (or `async
     with`) at the end."""
@@ -58,7 +72,7 @@ class OrderManagementSystem:
         self._lifecycle = OrderLifecycle(self._open, _NoPortfolio())  # type: ignore[arg-type]
         self._writer: GroupCommitWriter | None = None
         self._starting: asyncio.Task[GroupCommitWriter] | None = None
-        self._queued: list[asyncio.Task[Order]] = []
+        self._queued: list[Recording] = []
         self._closed = False
 
     # --- lifecycle ---
@@ -109,7 +123,7 @@ class OrderManagementSystem:
 
     # --- writes ---
 
-    def add_order(self, order: Order) -> asyncio.Task[Order]:
+    def add_order(self, order: Order) -> Recording:
         """Record an order placed at the broker (PENDING or SUBMITTED, as place_order returns it);
         the same order added again is recorded once. Call it from a coroutine. ValueError at
         once for an order in another state; ClientOrderIdConflict, from the task or the next
@@ -117,9 +131,9 @@ class OrderManagementSystem:
         if order.status not in RECORDABLE:
             raise ValueError(f"add_order records a new order (PENDING or SUBMITTED), not a {order.status.value} one")
         started = self._started()
-        task = asyncio.get_running_loop().create_task(self._add(started, order))
-        self._queued.append(task)
-        return task
+        recording = Recording(asyncio.get_running_loop().create_task(self._add(started, order)))
+        self._queued.append(recording)
+        return recording
 
     async def _add(self, started: asyncio.Task[GroupCommitWriter], order: Order) -> Order:
         writer = await started
@@ -139,11 +153,11 @@ class OrderManagementSystem:
         return recorded
 
     async def _settled(self) -> None:
-        """Wait for every write queued so far; raise the first that failed."""
+        """Wait for every write queued so far; raise the first failure no caller has awaited."""
         queued, self._queued = self._queued, []
-        outcomes = await asyncio.gather(*queued, return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
+        outcomes = await asyncio.gather(*(recording.task for recording in queued), return_exceptions=True)
+        for recording, outcome in zip(queued, outcomes, strict=True):
+            if isinstance(outcome, BaseException) and not recording.awaited:
                 raise outcome
 
     # --- reads ---
