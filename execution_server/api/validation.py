@@ -43,12 +43,11 @@ from google.protobuf.message import Message
 
 from execution.v1 import execution_pb2 as pb
 from execution_server.api.convert import ORDER_TYPES, SIDES, STATUSES, TIMES_IN_FORCE
+from execution_server.domain.identifiers import IDENTIFIER, SYMBOL
 from execution_server.domain.money import InvalidDecimal, beyond_precision, parse_decimal
 from execution_server.domain.orders import LIMIT_PRICED, STOP_PRICED, OrderSpec, OrderStatus, OrderType
 from execution_server.domain.quoting import excerpt
 
-SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-/]{0,31}", re.ASCII)
-IDENTIFIER = re.compile(r"[\x21-\x7e]{1,128}", re.ASCII)  # printable ASCII, no spaces
 ORDER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
 PAGE_TOKEN = re.compile(r"[A-Za-z0-9_\-.]{1,128}", re.ASCII)
 MAX_TEXT = 256

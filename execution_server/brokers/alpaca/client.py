@@ -38,6 +38,7 @@ from execution_server.brokers.alpaca.errors import CallKind, NotFoundAtAlpaca, R
 from execution_server.brokers.alpaca.mapping import MalformedPayload, UnmappedValue, broker_order_from, order_request_for
 from execution_server.brokers.alpaca.rate_limit import Lane, OrderOverBudget, RequestBudget, ServerBudget
 from execution_server.brokers.alpaca.stream import EventFeed, WatchedStream
+from execution_server.brokers.conveniences import BrokerConveniences
 from execution_server.brokers.base import (
     BrokerAccount,
     BrokerAck,
@@ -52,6 +53,10 @@ from execution_server.domain.orders import Order
 
 if TYPE_CHECKING:
     from execution_server.config import Settings
+
+# Alpaca's own hosts, as the service's settings name them (config.py's PAPER_URL and LIVE_URL).
+PAPER_URL = "https://paper-api.alpaca.markets"
+LIVE_URL = "https://api.alpaca.markets"
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,16 +76,20 @@ RECOVERY_MARGIN = timedelta(seconds=60)
 PRICE_REFRESH_SECONDS = 30.0
 
 
-class AlpacaClient:
+class AlpacaClient(BrokerConveniences):
+    """The Alpaca adapter. The library form: AlpacaClient(api_key=…, secret_key=…, paper=True), and
+    base_url=… for another host (the emulator); the stream URL is derived from it as the
+    service's settings derive theirs (Settings.effective_alpaca_stream_url)."""
+
     name = "alpaca"
 
     def __init__(
         self,
         api_key: str,
         secret_key: str,
-        base_url: str,
-        stream_url: str,
-        paper: bool,
+        base_url: str | None = None,
+        stream_url: str | None = None,
+        paper: bool = True,
         *,
         http_timeout: tuple[float, float] = HTTP_TIMEOUT,
         budget: RequestBudget | None = None,
@@ -91,8 +100,8 @@ class AlpacaClient:
         data_url: str | None = None,
         price_refresh_seconds: float = PRICE_REFRESH_SECONDS,
     ) -> None:
-        self.base_url = base_url.rstrip("/")  # the SDK appends /v2 (§1)
-        self.stream_url = stream_url
+        self.base_url = (base_url or (PAPER_URL if paper else LIVE_URL)).rstrip("/")  # the SDK appends /v2 (§1)
+        self.stream_url = stream_url or stream_url_for(self.base_url)
         self.paper = paper
         self._budget = budget or RequestBudget()
         self._deadlines = {Lane.SUBMIT: submit_deadline, Lane.CANCEL: cancel_deadline, Lane.READ: read_deadline}
@@ -118,7 +127,7 @@ class AlpacaClient:
         self._cancel_slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._feed = EventFeed(self._recover)
-        self._stream = WatchedStream(api_key, secret_key, paper=paper, raw_data=True, url_override=stream_url,
+        self._stream = WatchedStream(api_key, secret_key, paper=paper, raw_data=True, url_override=self.stream_url,
                                      on_listening=self._feed.on_listening, on_closed=self._feed.on_closed)
         self._stream._reconnect_min_backoff, self._stream._reconnect_max_backoff = reconnect_backoff
         self._stream.subscribe_trade_updates(self._feed.on_frame)
@@ -331,6 +340,13 @@ class AlpacaClient:
             if found is not None:
                 orders[client_order_id] = found
         return list(orders.values())
+
+
+def stream_url_for(base_url: str) -> str:
+    """The trade_updates websocket of a REST host: https→wss, http→ws, path /stream (Alpaca's own
+    pairs; the emulator's too). Settings.effective_alpaca_stream_url derives it the same way."""
+    scheme, _, rest = base_url.partition("://")
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/stream"
 
 
 def _read(convert: Callable[[Any], T], raw: Any) -> T:

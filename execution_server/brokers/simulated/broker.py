@@ -36,6 +36,7 @@ from execution_server.brokers.base import (
     StreamMarker,
     SubmissionOutcomeUnknown,
 )
+from execution_server.brokers.conveniences import BrokerConveniences
 from execution_server.brokers.simulated import journal
 from execution_server.brokers.simulated.engine import MatchingEngine
 from execution_server.brokers.simulated.facts import FILLED, NEW, PARTIALLY_FILLED, Accepted, Activated, Closed, Fact, Filled
@@ -55,7 +56,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SimulatedBroker:
+class SimulatedBroker(BrokerConveniences):
     """A paper broker in the process: call start() before use and close() at the end."""
 
     name = "simulated"
