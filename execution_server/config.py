@@ -38,15 +38,13 @@ from execution_server.config_fields import (
     money,
     positive_seconds,
 )
+from execution_server.brokers.alpaca.hosts import DATA_URL, LIVE_URL, PAPER_URL, stream_url_for
 from execution_server.config_sources import EnvironmentSource, TomlFileSource, config_error
 from execution_server.config_transport import ServerLimits, TlsConfig
 from execution_server.domain.money import format_decimal
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/execution.db"
 DEFAULT_GRPC_ADDRESS = "127.0.0.1:50051"
-PAPER_URL = "https://paper-api.alpaca.markets"
-LIVE_URL = "https://api.alpaca.markets"
-DATA_URL = "https://data.alpaca.markets"  # market data, for paper and live accounts alike
 
 __all__ = [
     "ConfigError", "ReconcileConfig", "ServerLimits", "Settings", "SimulatorConfig", "StreamConfig", "TlsConfig",
@@ -259,10 +257,7 @@ class Settings(BaseSettings):
     def effective_alpaca_stream_url(self) -> str:
         """The trade_updates websocket: as configured, or the base URL's host with https→wss,
         http→ws and the path /stream (Alpaca's own pairs: paper-api…/stream, api…/stream)."""
-        if self.alpaca_stream_url:
-            return self.alpaca_stream_url
-        scheme, _, rest = self.alpaca_base_url.partition("://")
-        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/stream"
+        return self.alpaca_stream_url or stream_url_for(self.alpaca_base_url)
 
 
 def _effective_risk_limits(risk: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from alpaca.common.enums import Sort
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
 
+from execution_server.brokers.alpaca.hosts import LIVE_URL, PAPER_URL, stream_url_for
 from execution_server.brokers.alpaca.errors import CallKind, NotFoundAtAlpaca, RateLimited, translated
 from execution_server.brokers.alpaca.mapping import MalformedPayload, UnmappedValue, broker_order_from, order_request_for
 from execution_server.brokers.alpaca.rate_limit import Lane, OrderOverBudget, RequestBudget, ServerBudget
@@ -53,10 +54,6 @@ from execution_server.domain.orders import Order
 
 if TYPE_CHECKING:
     from execution_server.config import Settings
-
-# Alpaca's own hosts, as the service's settings name them (config.py's PAPER_URL and LIVE_URL).
-PAPER_URL = "https://paper-api.alpaca.markets"
-LIVE_URL = "https://api.alpaca.markets"
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,7 +76,7 @@ PRICE_REFRESH_SECONDS = 30.0
 class AlpacaClient(BrokerConveniences):
     """The Alpaca adapter. The library form: AlpacaClient(api_key=…, secret_key=…, paper=True), and
     base_url=… for another host (the emulator); the stream URL is derived from it as the
-    service's settings derive theirs (Settings.effective_alpaca_stream_url)."""
+    service's settings derive theirs (hosts.stream_url_for)."""
 
     name = "alpaca"
 
@@ -340,13 +337,6 @@ class AlpacaClient(BrokerConveniences):
             if found is not None:
                 orders[client_order_id] = found
         return list(orders.values())
-
-
-def stream_url_for(base_url: str) -> str:
-    """The trade_updates websocket of a REST host: https→wss, http→ws, path /stream (Alpaca's own
-    pairs; the emulator's too). Settings.effective_alpaca_stream_url derives it the same way."""
-    scheme, _, rest = base_url.partition("://")
-    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/stream"
 
 
 def _read(convert: Callable[[Any], T], raw: Any) -> T:
