@@ -79,10 +79,10 @@ def bad_fields(error: grpc.aio.AioRpcError) -> list[str]:
 
 def string_field_with_bytes(field_number: int, value: bytes) -> bytes:
     """The wire bytes of one length-delimited field (a string field holding `value` as is)."""
-    return _varint(field_number << 3 | 2) + _varint(len(value)) + value
+    return varint(field_number << 3 | 2) + varint(len(value)) + value
 
 
-def _varint(number: int) -> bytes:
+def varint(number: int) -> bytes:
     out = bytearray()
     while True:
         byte, number = number & 0x7F, number >> 7

@@ -17,6 +17,7 @@ import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 
 from execution.v1 import execution_pb2, risk_pb2, simulator_pb2
+from execution_server.api.wrapped_handlers import WrappedHandlers
 from execution_server.auth.caps import CallCaps, CallKind
 from execution_server.auth.principal import Role, acting_as, stop_acting
 from execution_server.auth.registry import TokenRegistry
@@ -83,8 +84,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._registry = registry
         self._access = access_table(services)
         self._caps = CallCaps()
-        # Method → (the handler served, its wrapper): built once per method, not per call.
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler | None]] = {}
+        self._wrapped: WrappedHandlers[grpc.RpcMethodHandler | None] = WrappedHandlers()
 
     async def intercept_service(
         self,
@@ -95,10 +95,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         method = details.method
         if handler is None or self._registry.is_open or method.startswith(OPEN_SERVICES + REFLECTION_SERVICES):
             return handler
-        cached = self._wrapped.get(method)
-        if cached is None or cached[0] is not handler:
-            cached = self._wrapped[method] = (handler, self._wrap(handler, self._access.get(method, Role.OPERATOR)))
-        return cached[1]  # type: ignore[return-value]
+        required = self._access.get(method, Role.OPERATOR)
+        return self._wrapped.get(method, handler, lambda served: self._wrap(served, required))  # type: ignore[return-value]
 
     def _wrap(self, handler: grpc.RpcMethodHandler, required: Role) -> grpc.RpcMethodHandler | None:
         if handler.unary_unary is not None:

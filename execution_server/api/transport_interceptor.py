@@ -28,6 +28,8 @@ from typing import Any
 import grpc
 from grpc._cython import cygrpc
 
+from execution_server.api.wrapped_handlers import WrappedHandlers
+
 log = logging.getLogger(__name__)
 
 SHORTEST_DEADLINE_SECONDS = 0.005  # less than a commit takes
@@ -38,8 +40,7 @@ _SEND_FAILED: type[BaseException] = cygrpc.ExecuteBatchError
 
 class TransportInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self) -> None:
-        # Method → (the handler it was given, its wrapper): built once per method, not per call.
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped: WrappedHandlers[grpc.RpcMethodHandler] = WrappedHandlers()
 
     async def intercept_service(
         self,
@@ -49,10 +50,7 @@ class TransportInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None:
             return handler
-        cached = self._wrapped.get(details.method)
-        if cached is None or cached[0] is not handler:
-            cached = self._wrapped[details.method] = (handler, wrap(handler))
-        return cached[1]
+        return self._wrapped.get(details.method, handler, wrap)
 
 
 def wrap(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:

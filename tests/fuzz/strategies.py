@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from execution_server.api.validation import FIELD_KINDS, FieldKind
 from execution_server.domain.money import MAX_INTEGER_DIGITS, MAX_SCALE, format_decimal
+from tests.rpcs import string_field_with_bytes, varint
 
 F = FieldDescriptor
 
@@ -163,16 +164,7 @@ def _build(cls: Callable[..., Any], fields: dict[str, Any]) -> Any:
 def _with_bad_utf8(descriptor: Descriptor) -> st.SearchStrategy[bytes]:
     numbers = [f.number for f in descriptor.fields if f.type == F.TYPE_STRING] or [1]
     bad = st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"a\xf0\x28\x8c\xbc", b"\xc0\xaf"])
-    return st.tuples(st.sampled_from(numbers), bad).map(lambda p: _varint(p[0] << 3 | 2) + _varint(len(p[1])) + p[1])
-
-
-def _varint(number: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, number = number & 0x7F, number >> 7
-        out.append(byte | (0x80 if number else 0))
-        if not number:
-            return bytes(out)
+    return st.tuples(st.sampled_from(numbers), bad).map(lambda p: string_field_with_bytes(*p))
 
 
 def payloads(descriptor: Descriptor, known: Known) -> st.SearchStrategy[bytes]:
@@ -186,5 +178,5 @@ def payloads(descriptor: Descriptor, known: Known) -> st.SearchStrategy[bytes]:
         encoded.flatmap(lambda b: st.integers(0, max(len(b) - 1, 0)).map(lambda i: b[:i])),  # truncated
         st.tuples(encoded, st.binary(min_size=1, max_size=8)).map(lambda p: p[0] + p[1]),  # garbage appended
         st.tuples(encoded, _with_bad_utf8(descriptor)).map(lambda p: p[0] + p[1]),  # a string that is not UTF-8
-        st.tuples(encoded, st.integers(100, 10_000)).map(lambda p: p[0] + _varint(p[1] << 3 | 0) + b"\x01"),  # unknown field
+        st.tuples(encoded, st.integers(100, 10_000)).map(lambda p: p[0] + varint(p[1] << 3 | 0) + b"\x01"),  # unknown field
     )
