@@ -8,6 +8,7 @@ from execution.v1 import risk_pb2 as pb
 from execution.v1 import risk_pb2_grpc
 from execution_server.api.convert import timestamp
 from execution_server.api.errors import translate_errors
+from execution_server.api.validation import InvalidRequest
 from execution_server.audit.trail import AuditTrail
 from execution_server.risk.control import RiskControl
 from execution_server.risk.kill_switch import TradingState
@@ -43,8 +44,6 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
     @translate_errors
     async def SetKillSwitch(self, request: pb.SetKillSwitchRequest, context: grpc.aio.ServicerContext) -> pb.SetKillSwitchResponse:
         if request.engaged and not request.reason.strip():
-            from execution_server.api.validation import InvalidRequest
-
             raise InvalidRequest([("reason", "required when engaging: operators and logs read it")])
         state, cancelled, failed = await self._risk.set_kill_switch(
             engaged=request.engaged,
@@ -71,8 +70,6 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         self, request: pb.ListOperatorActionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListOperatorActionsResponse:
         if request.limit > MAX_ACTIONS:
-            from execution_server.api.validation import InvalidRequest
-
             raise InvalidRequest([("limit", f"at most {MAX_ACTIONS}")])
         actions = await self._audit.recent(request.limit or DEFAULT_ACTIONS, request.before_id or None)
         return pb.ListOperatorActionsResponse(actions=[
