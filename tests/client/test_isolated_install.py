@@ -33,6 +33,18 @@ print("installed", " ".join(sorted(d.metadata["Name"].lower() for d in importlib
 """
 
 
+# The blocking client, and a BadRequest decoded without grpcio-status, from the client's venv.
+INVALID_ORDER = """
+import sys
+from execution_client import BlockingExecutionClient, InvalidArgument
+with BlockingExecutionClient(sys.argv[1]) as client:
+    try:
+        client.place_order(symbol="NOT A SYMBOL", side="BUY", quantity=1, strategy_id="momentum_v1")
+    except InvalidArgument as error:
+        print(error.code.name, [violation.field for violation in error.violations])
+"""
+
+
 @pytest.fixture(scope="module")
 def client_python() -> Path:
     """The venv's interpreter; `make client-venv` builds it when missing or stale (a no-op after `make test`)."""
@@ -84,6 +96,10 @@ def assert_trades(output: str) -> None:
 def test_the_example_trades_from_the_client_venv(client_python: Path, database_url: str, tmp_path: Path) -> None:
     with ServerProcess(database_url, tmp_path) as server:
         assert_trades(run_example(client_python, server.address, isolated_environment()))
+        refused = subprocess.run([str(client_python), "-I", "-c", INVALID_ORDER, server.address], cwd="/",
+                                 env=isolated_environment(), capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 0, refused.stderr
+    assert refused.stdout.splitlines() == ["INVALID_ARGUMENT ['symbol']"]
 
 
 @pytest.mark.slow
