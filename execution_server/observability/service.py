@@ -15,7 +15,8 @@ from execution_server.observability.endpoint import MetricsEndpoint, exposure_wa
 from execution_server.observability.loop_lag import LoopLagMonitor
 from execution_server.observability.metrics import ServiceMetrics
 from execution_server.observability.order_events import OrderEvents
-from execution_server.reconcile.compare import ReconcileReport
+from execution_server.observability.order_events import EVENTS
+from execution_server.reconcile.compare import DiscrepancyKind, ReconcileReport
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class Observability:
         self._loop_lag: LoopLagMonitor | None = None
         self._observe_batch: Callable[[int, float], None] | None = None
         if self.metrics is not None:
+            _zero_series(self.metrics)
             sizes, durations = self.metrics.writer_batch_size, self.metrics.writer_batch_duration
 
             def observe_batch(changes: int, seconds: float) -> None:
@@ -91,3 +93,13 @@ class Observability:
             await self._loop_lag.stop()
         if self.endpoint is not None:
             await self.endpoint.stop()
+
+
+def _zero_series(metrics: ServiceMetrics) -> None:
+    """Every event and discrepancy kind exported from the start, at 0: a rate() over a series
+    that appears only with its first increment misses that increment, and a dashboard shows
+    "no data" where it means none."""
+    for event in {*EVENTS.values(), "filled", "partially_filled"}:
+        metrics.child(metrics.order_events, event)
+    for kind in DiscrepancyKind:
+        metrics.child(metrics.reconcile_discrepancies, kind.name)
