@@ -17,6 +17,7 @@ from datetime import UTC, datetime, time
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from execution_server.api.authentication import AuthInterceptor
+from execution_server.api.metrics_interceptor import MetricsInterceptor
 from execution_server.api.convert import encode_update
 from execution_server.api.risk_servicer import RiskServicer
 from execution_server.api.server import EXECUTION_SERVICE, RISK_SERVICE, SIMULATOR_SERVICE, GrpcServer
@@ -49,6 +50,7 @@ from execution_server.oms.lifecycle import OrderLifecycle
 from execution_server.oms.recovery import Recovery
 from execution_server.oms.service import OrderService
 from execution_server.oms.state import OpenOrders
+from execution_server.observability.service import Observability
 from execution_server.positions.tracker import PositionBook
 from execution_server.reconcile.runner import ReconcileRunner
 from execution_server.risk.control import RiskControl
@@ -75,10 +77,12 @@ class Application:
 
     def __init__(self, settings: Settings, broker: BrokerClient | None = None) -> None:
         self.settings = settings
-        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.engine: AsyncEngine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.broker: BrokerClient = broker or build_broker(settings)
         self.open_orders = OpenOrders()
         self.book = PositionBook()
+        self.observability = Observability(settings.metrics.address, log_order_events=settings.log_order_events)
+        self.metrics_port: int | None = None
         self._started = False
         self._health_updates: set[asyncio.Task[None]] = set()
         # What stop() must release, in the order it came to be; stop() releases it in reverse,
@@ -114,6 +118,7 @@ class Application:
         self.writer = GroupCommitWriter(
             self.engine, last_sequence=last_sequence, clock=utc_now, on_commit=self._published, refusals=REFUSALS,
             encode=encode_update, on_broker_ids_taken=self.open_orders.note_taken_broker_ids,
+            on_batch=self.observability.on_batch,
         )
         self._to_release.append(self.writer.stop)
         self.audit = AuditTrail(self.writer, self.engine)
@@ -125,6 +130,8 @@ class Application:
         )
         self._to_release.append(self.risk.stop)
         self._load(open_orders, executions, positions)
+        # The broker as the OMS, recovery and reconciliation call it: its requests counted and timed.
+        requests = self.observability.measured(self.broker)
 
         self.lifecycle = OrderLifecycle(self.open_orders, self.risk.portfolio)
         self.fills = FillRecorder(self.open_orders, self.book, self.risk.portfolio, self.lifecycle)
@@ -137,7 +144,7 @@ class Application:
             on_unexplained=self._unexplained,
         )
         self.recovery = Recovery(
-            broker=self.broker, open_orders=self.open_orders, applier=self.applier,
+            broker=requests, open_orders=self.open_orders, applier=self.applier,
             settle_attempts=settings.settle_attempts,
         )
         self._to_release.append(self.recovery.stop)
@@ -145,7 +152,7 @@ class Application:
             writer=self.writer,
             reader=lambda: read_connection(self.engine),
             open_orders=self.open_orders,
-            broker=self.broker,
+            broker=requests,
             risk=self.risk.manager,
             portfolio=self.risk.portfolio,
             lifecycle=self.lifecycle,
@@ -166,7 +173,7 @@ class Application:
         )
         self._to_release.append(self.consumer.stop)
         self.reconciler = ReconcileRunner(
-            broker=self.broker,
+            broker=requests,
             engine=self.engine,
             writer=self.writer,
             open_orders=self.open_orders,
@@ -177,6 +184,7 @@ class Application:
             clock=utc_now,
             halt=self.risk.halt if settings.reconcile.halt_on_unexplained else None,
             history=settings.reconcile.history,
+            on_report=self.observability.reconciled,
         )
         self._to_release.append(self.reconciler.stop)
         background = self._background_tasks()
@@ -195,6 +203,7 @@ class Application:
             settings.grpc_address, services, keepalive_seconds=settings.keepalive_seconds,
             interceptors=[AuthInterceptor(self.tokens)], reflection=settings.reflection,
             limits=settings.limits, certificates=certificates,
+            outer_interceptors=[MetricsInterceptor(self.observability.metrics)] if self.observability.metrics else (),
         )
         self._to_release.append(lambda: self.server.stop(settings.grace_seconds))
         self._to_release.append(self._finish_health_updates)  # before the server stops
@@ -202,6 +211,13 @@ class Application:
         # only for the unary calls in flight.
         self._to_release.append(self._close_fanout)
 
+        self.observability.watch(
+            subscribers=lambda: self.fanout.subscriber_count, reader_lag=self.fanout.reader_lag,
+            sequence=lambda: self.fanout.high_water_mark, stream_connected=lambda: self.consumer.stream_up,
+            kill_switch=lambda: self.risk.manager.kill_switch.engaged,
+        )
+        self.metrics_port = self.observability.start()  # an OSError if its address is taken
+        self._to_release.append(self.observability.stop)
         self.writer.start()
         await self.broker.start()
         # Before the broker's news is applied:
@@ -257,6 +273,7 @@ class Application:
         self.fanout.publish(
             [LogEntry(u.sequence, u.strategy_id, u.symbol, payload) for u, payload in zip(updates, payloads, strict=True)]
         )
+        self.observability.committed(updates)  # the order log and counts: what was committed
 
     def _background_tasks(self) -> list[LogRetention | SessionCloseTimer]:
         """The timers that run once the service serves: log retention and, on the simulated
@@ -324,6 +341,8 @@ async def serve(settings: Settings, stop_signal: asyncio.Event) -> None:
             f"({settings.tls.mode}, broker: {app._broker_description()}, database: {settings.masked()['database_url']})",
             flush=True,
         )
+        if app.observability.endpoint is not None:
+            print(f"execution-server metrics on {app.observability.endpoint.url}", flush=True)
         await stop_signal.wait()
         print("execution-server stopping: finishing in-flight calls", flush=True)
     finally:

@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as error:
             print(f"execution-server: invalid configuration: {error}", file=sys.stderr)
             return 2
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     if arguments.command == "check-config":
         print(json.dumps(settings.masked(), indent=2))  # JSON: sections as objects, Decimals as strings
         return 0
@@ -153,7 +153,7 @@ async def _migrate(settings: Settings) -> None:
     from execution_server.store.database import create_engine
     from execution_server.store.migrate import upgrade_to_head
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         await upgrade_to_head(engine)
     finally:
@@ -203,9 +203,7 @@ async def _alpaca_emulator(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _configure_logging(level: str, log_format: str = "text") -> None:
+    from execution_server.observability.logs import configure_logging
+
+    configure_logging(level, log_format, sys.stderr)

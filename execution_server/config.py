@@ -47,7 +47,7 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/execution.db"
 DEFAULT_GRPC_ADDRESS = "127.0.0.1:50051"
 
 __all__ = [
-    "ConfigError", "ReconcileConfig", "ServerLimits", "Settings", "SimulatorConfig", "StreamConfig", "TlsConfig",
+    "ConfigError", "MetricsConfig", "ReconcileConfig", "ServerLimits", "Settings", "SimulatorConfig", "StreamConfig", "TlsConfig",
     "load_settings", "mask_url_password", "replace",
 ]
 
@@ -120,6 +120,26 @@ class StreamConfig:
     catch_up_send_slots: Annotated[int, Field(ge=1)] = 16
 
 
+def _metrics_address(value: Any) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected host:port (such as 127.0.0.1:9464), got {text[:64]!r}")
+    return text
+
+
+@dataclass(frozen=True, slots=True, config=_SECTION)
+class MetricsConfig:
+    # Where Prometheus scrapes /metrics, host:port; None (the default): no endpoint, no port.
+    address: Annotated[str | None, BeforeValidator(_metrics_address)] = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.address is not None
+
+
 ENV_NAMES = {"grpc_address": "EXECUTION_GRPC_ADDRESS", "broker": "EXECUTION_BROKER",
              "database_url": "EXECUTION_DATABASE_URL", "trading_mode": "TRADING_MODE",
              "alpaca_api_key": "ALPACA_API_KEY", "alpaca_secret_key": "ALPACA_SECRET_KEY",
@@ -144,6 +164,19 @@ def _one_of(setting: str, *choices: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+def _choice(*choices: str, upper: bool = False) -> BeforeValidator:
+    """One of `choices`; refused with a ValueError, so that the error names the setting as the
+    user wrote it (the variable or the file's key)."""
+
+    def check(value: Any) -> str:
+        text = value.strip().upper() if upper and isinstance(value, str) else value
+        if text not in choices:
+            raise ValueError(f"expected {' or '.join(repr(c) for c in choices)}, got {str(value)[:64]!r}")
+        return text
+
+    return BeforeValidator(check)
+
+
 class Settings(BaseSettings):
     """Every setting of the service. Field names are the [server] keys of the file."""
 
@@ -164,6 +197,15 @@ class Settings(BaseSettings):
     config_path: Path | None = None
     migrate_on_start: bool = True
     log_level: str = "INFO"
+    # "text" for a terminal, "json" for a log collector: one object per line (observability/logs.py).
+    log_format: Annotated[str, _choice("text", "json")] = "text"
+    # One INFO line per committed order event (placed, submitted, filled, cancelled, rejected,
+    # repaired), from the logger execution_server.orders (observability/order_events.py).
+    log_order_events: bool = True
+    # SQLite's PRAGMA synchronous, with WAL: NORMAL survives a crash of the process, not of the
+    # machine (an OS crash or power loss may lose the last commits); FULL syncs every commit and
+    # survives power loss too. PostgreSQL keeps its own settings (synchronous_commit).
+    sqlite_synchronous: Annotated[str, _choice("NORMAL", "FULL", upper=True)] = "NORMAL"
     grace_seconds: NonNegativeSeconds = 5.0
     # How long CancelOrder waits for the broker's confirmation before answering with the order as it is.
     cancel_wait_seconds: NonNegativeSeconds = 1.0
@@ -184,6 +226,7 @@ class Settings(BaseSettings):
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     # The [risk] table of the config file, parsed (and refused key by key) by risk.limits.
     risk: Mapping[str, Any] = Field(default_factory=dict)
     # The [auth] table (tokens as SHA-256 hashes), parsed and refused key by key by auth.tokens.
@@ -339,5 +382,5 @@ def replace(settings: Model, /, **changes: Any) -> Model:
 
 _SECTION_NAMES = {
     SimulatorConfig: "simulator", ReconcileConfig: "reconcile", StreamConfig: "stream",
-    TlsConfig: "server.tls", ServerLimits: "server.limits",
+    TlsConfig: "server.tls", ServerLimits: "server.limits", MetricsConfig: "metrics",
 }

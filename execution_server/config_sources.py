@@ -25,6 +25,9 @@ VARIABLES: Mapping[str, Location] = {
     "EXECUTION_BROKER": ("broker",),
     "EXECUTION_DATABASE_URL": ("database_url",),
     "EXECUTION_LOG_LEVEL": ("log_level",),
+    "EXECUTION_LOG_FORMAT": ("log_format",),
+    "EXECUTION_METRICS_ADDRESS": ("metrics", "address"),
+    "EXECUTION_SQLITE_SYNCHRONOUS": ("sqlite_synchronous",),
     "EXECUTION_MIGRATE_ON_START": ("migrate_on_start",),
     "EXECUTION_RECONCILE_INTERVAL": ("reconcile", "interval_seconds"),
     "EXECUTION_SIMULATOR_ACK_LATENCY": ("simulator", "ack_latency_seconds"),
@@ -45,7 +48,7 @@ VARIABLES: Mapping[str, Location] = {
 OWN_PREFIX = "EXECUTION_"
 TEST_PREFIX = "EXECUTION_TEST_"
 
-SECTIONS = ("server", "simulator", "reconcile", "stream", "risk", "auth", "alpaca")
+SECTIONS = ("server", "simulator", "reconcile", "stream", "metrics", "risk", "auth", "alpaca")
 # The [alpaca] table's keys, and the top-level settings they are: the broker's own words, as in
 # ALPACA_*, rather than a section of the model (its values are checked together with the mode).
 ALPACA_KEYS: Mapping[str, str] = {

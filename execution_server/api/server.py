@@ -98,8 +98,10 @@ class GrpcServer:
         self, address: str, services: Mapping[ServiceDescriptor, object], *, keepalive_seconds: float = 20.0,
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (), reflection: bool = True,
         limits: ServerLimits | None = None, certificates: CertificateFiles | None = None,
+        outer_interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     ) -> None:
         self._address = address
+        self._outer = tuple(outer_interceptors)  # before the transport's: the RPC metrics see every call
         self._interceptors = tuple(interceptors)  # authentication (api/authentication.py)
         self._reflection = reflection  # False: reflection is not served at all
         self._keepalive_seconds = keepalive_seconds
@@ -114,7 +116,7 @@ class GrpcServer:
         # The transport's checks come first (outermost): they see every other interceptor's wrapping.
         server = grpc.aio.server(
             options=server_options(self._keepalive_seconds, self._limits),
-            interceptors=[TransportInterceptor(), *self._interceptors],
+            interceptors=[*self._outer, TransportInterceptor(), *self._interceptors],
         )
         for service, servicer in self._services.items():
             handlers = method_handlers(service, servicer)

@@ -75,6 +75,7 @@ class Fanout:
         self._first = high_water_mark + 1
         self._waiter: asyncio.Future[None] | None = None
         self._subscribers = 0
+        self._readers: set[_Reader] = set()
         self._closed = False
 
     @property
@@ -85,6 +86,15 @@ class Fanout:
     @property
     def subscriber_count(self) -> int:
         return self._subscribers
+
+    def reader_lag(self) -> tuple[int, int]:
+        """How many entries the reader furthest behind has yet to be handed, and how many
+        readers are behind at all. Read by the metrics when scraped, from their thread: list()
+        copies the set in one step under the GIL."""
+        hwm = self._hwm
+        lags = [hwm - reader.cursor for reader in list(self._readers)]
+        behind = [lag for lag in lags if lag > 0]
+        return (max(behind) if behind else 0), len(behind)
 
     @property
     def window_length(self) -> int:
@@ -164,6 +174,8 @@ class Fanout:
         clock = asyncio.get_running_loop().time
         hold_until = 0.0  # a reader woken at the live edge before this waits until it
         self._subscribers += 1
+        reader = _Reader(cursor)  # its position, for how far behind readers are (reader_lag)
+        self._readers.add(reader)
         try:
             while not self._closed:
                 if cursor >= self._hwm:
@@ -176,12 +188,14 @@ class Fanout:
                     continue
                 if cursor >= self._first - 1:
                     batch, cursor = self._from_window(cursor, wanted, limit)
+                    reader.cursor = cursor
                     if batch:
                         yield batch
                         hold_until = clock() + min_interval
                 else:
                     # The cursor moves to the page's end even if it matches nothing.
                     page, cursor = await self._read_page(cursor)
+                    reader.cursor = cursor
                     matching = page if wanted is None else [entry for entry in page if wanted(entry)]
                     for start in range(0, len(matching), limit):
                         if self._closed:
@@ -192,6 +206,7 @@ class Fanout:
             raise FanoutClosed()
         finally:
             self._subscribers -= 1
+            self._readers.discard(reader)
 
     def _from_window(
         self, cursor: int, wanted: Callable[[LogEntry], bool] | None, limit: int
@@ -247,6 +262,15 @@ class Fanout:
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+class _Reader:
+    """A subscription's cursor, as last handed over: what the metrics read of it."""
+
+    __slots__ = ("cursor",)
+
+    def __init__(self, cursor: int) -> None:
+        self.cursor = cursor
 
 
 def _check_ascending(entries: Sequence[LogEntry], after: int) -> None:

@@ -76,7 +76,9 @@ class ReconcileRunner:
         clock: Callable[[], datetime],
         halt: Callable[[str], None] | None = None,
         history: int = 100,
+        on_report: Callable[[ReconcileReport], None] | None = None,
     ) -> None:
+        self._on_report = on_report  # each completed run, for the metrics
         self._broker = broker
         self._engine = engine
         self._writer = writer
@@ -126,6 +128,8 @@ class ReconcileRunner:
         report = ReconcileReport(run_id, trigger, repair, result, unresolved)
         await self._save(report, audited)
         self._log(report)
+        if self._on_report is not None:
+            self._on_report(report)
         if repair and unresolved and self._halt is not None:
             self._halt(f"reconcile run {run_id}: {len(unresolved)} discrepancies repair could not explain")
         return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -10,22 +11,29 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
+
+
+def create_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL") -> AsyncEngine:
+    """`sqlite_synchronous`: NORMAL or FULL (README, "Durability"); PostgreSQL ignores it."""
+    if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, got {sqlite_synchronous!r}")
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, sqlite_synchronous))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers (ListOrders, stream catch-up) run beside the single writer;
-    # synchronous=NORMAL in WAL mode is durable across process crashes.
+def _sqlite_pragmas(synchronous: str, dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (ListOrders, stream catch-up) run beside the single writer.
+    # synchronous=NORMAL in WAL mode is durable across process crashes, not power loss (the WAL
+    # is synced at checkpoints only); FULL syncs the WAL at every commit.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")  # one of SQLITE_SYNCHRONOUS, checked above
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

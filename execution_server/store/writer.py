@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -83,7 +84,9 @@ class GroupCommitWriter:
         refusals: tuple[type[Exception], ...] = (),
         encode: Callable[[OrderUpdate], bytes] = lambda update: b"",
         on_broker_ids_taken: Callable[[dict[str, str]], None] = lambda taken: None,
+        on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
+        self._on_batch = on_batch  # (changes, seconds) of each batch, for the metrics
         self._on_broker_ids_taken = on_broker_ids_taken
         self._encode = encode
         self._engine = engine
@@ -139,7 +142,10 @@ class GroupCommitWriter:
             stop = any(operation is _stop_marker for operation, _ in batch)
             batch = [(operation, future) for operation, future in batch if operation is not _stop_marker]
             if batch:
+                started = time.perf_counter()
                 await self._commit_batch(batch)
+                if self._on_batch is not None:
+                    self._on_batch(len(batch), time.perf_counter() - started)
             if stop and self._queue.empty() and not self._retry:
                 return
 
