@@ -51,7 +51,10 @@ def order(client: Any, args: argparse.Namespace) -> Outcome:
 
 def cancel(client: Any, args: argparse.Namespace) -> Outcome:
     cancelled = client.cancel_order(args.order_id)
-    note = "cancel requested: the order keeps its state until the broker confirms\n"
+    note = (
+        f"the order is {cancelled.status}\n" if cancelled.status in ("CANCELLED", "FILLED", "REJECTED")
+        else "cancel requested: the order keeps its state until the broker confirms\n"
+    )
     return Outcome(_shown(args, cancelled, lambda: note + views.record(cancelled)))
 
 

@@ -17,9 +17,12 @@ from execution_client.ctl.exit_codes import ExitCode, exit_code_for
 
 
 def error_text(error: ExecutionError) -> str:
-    lines = [f"execution-ctl: {error.code.name}: {error.message}"]
-    lines += [f"  {violation.field}: {violation.description}" for violation in error.violations]
-    return "\n".join(lines)
+    """The status and message, then each field violation on a line of its own. A message that
+    only repeats the violations (the server writes them into it too) is not printed twice."""
+    violations = [f"{violation.field}: {violation.description}" for violation in error.violations]
+    repeated = bool(violations) and all(text in error.message for text in violations)
+    head = f"execution-ctl: {error.code.name}" + ("" if repeated else f": {error.message}")
+    return "\n".join([head, *(f"  {text}" for text in violations)])
 
 
 def run(argv: list[str] | None = None, environ: Mapping[str, str] | None = None,

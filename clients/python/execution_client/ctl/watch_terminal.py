@@ -195,6 +195,10 @@ async def watch(client_options: dict[str, Any], address: str, strategy: str | No
     quit_ = _Quit(loop)
     async with ExecutionClient(address, **client_options) as client:
         if not stdout.isatty():
+            # One call first, so that a server down or a token refused at the start is an exit
+            # code at once; once watching, the stream rides out outages by itself.
+            await client.get_positions(strategy)
+
             def print_line(update: Any) -> None:
                 stdout.write(update_line(update) + "\n")
                 stdout.flush()
