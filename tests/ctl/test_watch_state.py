@@ -68,3 +68,32 @@ def test_an_update_without_an_order_only_moves_the_sequence() -> None:
     state = seeded([an_order(order_id="a")], [])
     after = applied(state, an_update(4, None))
     assert after.open_orders == state.open_orders and after.last_sequence == 4
+
+
+async def test_a_positions_refresh_keeps_the_updates_applied_while_it_was_asked() -> None:
+    """The shell's side of the reducer: positions asked while updates arrive must not bring back
+    the state from before them. The interleaving cannot be forced through a real server, so the
+    client here is a stand-in whose get_positions waits until an update has been applied."""
+    import asyncio
+
+    from execution_client.ctl.watch_terminal import _View
+
+    asked, answer = asyncio.Event(), asyncio.Event()
+
+    class PositionsAfterAnUpdate:
+        async def get_positions(self, strategy_id: str | None = None) -> list[object]:
+            asked.set()
+            await answer.wait()
+            return [a_position()]
+
+    view = _View(PositionsAfterAnUpdate(), "a", None, out=None)  # type: ignore[arg-type]
+    view.fill_seen.set()
+    refresh = asyncio.ensure_future(view.refresh_positions())
+    await asked.wait()
+    view.on_update(an_update(1, an_order(order_id="a")))
+    answer.set()
+    while not view.state.positions:
+        await asyncio.sleep(0)
+    refresh.cancel()
+    assert [o.order_id for o in view.state.open_orders] == ["a"]
+    assert view.state.last_sequence == 1

@@ -64,7 +64,9 @@ def screen(state: WatchState, *, address: str, strategy: str | None, now: dateti
         "",
         *_section("RECENT FILLS", FILL_COLUMNS, state.fills, fills_room),
         "",
-        *_section("POSITIONS", views.POSITION_COLUMNS, state.positions, positions_room),
+        # Without a strategy the positions are the account's, which carry no strategy id.
+        *_section("POSITIONS", views.POSITION_COLUMNS if strategy else views.POSITION_COLUMNS[1:],
+                  state.positions, positions_room),
     ]
     return [line[:width] for line in lines[:height]]
 

@@ -134,7 +134,8 @@ class _View:
 
     async def seed(self) -> None:
         orders = [o async for o in self.client.list_orders(strategy_id=self.strategy, status=list(OPEN_STATUSES))]
-        self.state = watch_state.seeded(orders, await self.client.get_positions(self.strategy))
+        positions = await self.client.get_positions(self.strategy)
+        self.state = watch_state.seeded(orders, positions)
         self.dirty.set()
 
     async def reseed(self, oldest: int) -> None:
@@ -152,7 +153,9 @@ class _View:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.fill_seen.wait(), POSITIONS_MAX_INTERVAL)
             self.fill_seen.clear()
-            self.state = watch_state.with_positions(self.state, await self.client.get_positions(self.strategy))
+            positions = await self.client.get_positions(self.strategy)
+            # Read the state only now: updates applied while the positions were asked are kept.
+            self.state = watch_state.with_positions(self.state, positions)
             self.dirty.set()
             await asyncio.sleep(POSITIONS_MIN_INTERVAL)
 
