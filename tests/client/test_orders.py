@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC
 from decimal import Decimal
 
@@ -76,3 +77,21 @@ async def test_positions_and_account_after_a_fill(client: ExecutionClient) -> No
     assert msft.strategy_id == "momentum_v1" and isinstance(msft.realized_pnl, Decimal)
     account = await client.get_account()
     assert isinstance(account.cash, Decimal) and account.equity > 0
+
+
+def test_a_client_made_before_its_event_loop_runs_in_it(threaded_address: str) -> None:
+    client = ExecutionClient(threaded_address)  # as a script does before asyncio.run(main())
+
+    async def use() -> list[object]:
+        async with client:
+            return list(await client.get_positions())
+
+    assert asyncio.run(use()) == []
+
+
+async def test_a_closed_client_refuses_calls(address: str) -> None:
+    client = ExecutionClient(address)
+    await client.get_positions()
+    await client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.get_positions()

@@ -55,6 +55,8 @@ class BlockingExecutionClient:
         self._channel.close()
 
     def _send(self, call: calls.Unary[T]) -> T:
+        if self._closed.is_set():
+            raise RuntimeError("the client is closed")
         method = getattr(self._stubs[call.service], call.method)
         try:
             response = method(call.request, timeout=self._timeout, metadata=self._connection.metadata)

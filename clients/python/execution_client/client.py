@@ -39,12 +39,10 @@ class ExecutionClient:
         self._connection = Connection(address, token, tls, ca_file, cert_file, key_file, server_name)
         self._timeout = timeout
         self._stream_backoff = stream_backoff
-        self._channel = self._connection.aio_channel()
-        self._stubs: dict[str, Any] = {
-            "execution": execution_pb2_grpc.ExecutionServiceStub(self._channel),
-            "risk": risk_pb2_grpc.RiskServiceStub(self._channel),
-            "simulator": simulator_pb2_grpc.SimulatorServiceStub(self._channel),
-        }
+        # Made at the first call: a grpc.aio channel belongs to the event loop it was made in,
+        # and a client may be constructed before asyncio.run() starts the loop that uses it.
+        self._channel: grpc.aio.Channel | None = None
+        self._stubs: dict[str, Any] = {}
         self._closed = asyncio.Event()
 
     async def __aenter__(self) -> ExecutionClient:
@@ -57,10 +55,23 @@ class ExecutionClient:
     async def close(self) -> None:
         """Close the channel; order streams being read end (without an error)."""
         self._closed.set()
-        await self._channel.close()
+        if self._channel is not None:
+            await self._channel.close()
+
+    def _stub(self, service: str) -> Any:
+        if self._closed.is_set():
+            raise RuntimeError("the client is closed")
+        if self._channel is None:
+            self._channel = self._connection.aio_channel()
+            self._stubs = {
+                "execution": execution_pb2_grpc.ExecutionServiceStub(self._channel),
+                "risk": risk_pb2_grpc.RiskServiceStub(self._channel),
+                "simulator": simulator_pb2_grpc.SimulatorServiceStub(self._channel),
+            }
+        return self._stubs[service]
 
     async def _send(self, call: calls.Unary[T]) -> T:
-        method = getattr(self._stubs[call.service], call.method)
+        method = getattr(self._stub(call.service), call.method)
         try:
             response = await method(call.request, timeout=self._timeout, metadata=self._connection.metadata)
         except grpc.RpcError as error:
@@ -125,10 +136,9 @@ class ExecutionClient:
         is raised."""
         resume = ResumePoint(calls.sequence_start(from_sequence))
         backoff = Backoff(*self._stream_backoff)
-        stub = self._stubs["execution"]
         while not self._closed.is_set():
             request = calls.stream_request(strategy_id=strategy_id, symbol=symbol, after_sequence=resume.after_sequence)
-            call = stub.StreamOrderUpdates(request, metadata=self._connection.metadata)
+            call = self._stub("execution").StreamOrderUpdates(request, metadata=self._connection.metadata)
             try:
                 async for message in call:
                     backoff.reset()

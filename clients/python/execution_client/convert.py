@@ -75,10 +75,11 @@ def enum_value(name: str, value: int | str, enum: tuple[EnumTypeWrapper, str]) -
         key = value.upper().removeprefix(prefix)
         if key in known:
             return known[key]
-    elif isinstance(value, int) and not isinstance(value, bool) and value in known.values():
-        return value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if value in known.values():
+            return value
     else:
-        raise TypeError(f"{name} must be a string or an {wrapper.DESCRIPTOR.name} value, not {type(value).__name__}")
+        raise TypeError(f"{name} must be a string or a {wrapper.DESCRIPTOR.name} value, not {type(value).__name__}")
     raise ValueError(f"{name} must be one of {', '.join(known)}, not {value!r}")
 
 
