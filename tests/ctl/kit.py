@@ -34,9 +34,14 @@ class Ran:
     err: str
 
 
+# Each call's deadline, before the test's own options (a later --timeout wins): 10 s, the default,
+# has run out on this shared machine under load before a connection's handshake completed.
+CALL_TIMEOUT = ("--timeout", "60")
+
+
 def ctl(address: str, *argv: str, env: Mapping[str, str] | None = None) -> Ran:
     done = subprocess.run(
-        [sys.executable, "-m", "execution_client.ctl", *argv], env=ctl_environment(address, env),
+        [sys.executable, "-m", "execution_client.ctl", *CALL_TIMEOUT, *argv], env=ctl_environment(address, env),
         capture_output=True, text=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL,
     )
     return Ran(done.returncode, done.stdout, done.stderr)
@@ -63,7 +68,7 @@ class Terminal:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _BECOME_CTL, *argv], env=ctl_environment(address, env),
+            [sys.executable, "-c", _BECOME_CTL, *CALL_TIMEOUT, *argv], env=ctl_environment(address, env),
             stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
         )
         os.close(slave)

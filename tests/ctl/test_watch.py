@@ -9,7 +9,7 @@ import sys
 
 from execution_client import BlockingExecutionClient
 from tests.auth.kit import UNKNOWN_TOKEN
-from tests.ctl.kit import RUN_TIMEOUT, WAIT_TIMEOUT, Terminal, ctl_environment, section
+from tests.ctl.kit import CALL_TIMEOUT, RUN_TIMEOUT, WAIT_TIMEOUT, Terminal, ctl_environment, section
 
 
 def _row_with(lines: list[str], text: str) -> list[str] | None:
@@ -84,7 +84,7 @@ def test_watch_with_a_wrong_token_exits_4_and_leaves_the_screen_alone(auth_addre
 def test_watch_on_a_pipe_prints_one_line_per_update(address: str, service: BlockingExecutionClient) -> None:
     first = service.place_order(symbol="AAPL", side="BUY", quantity="4", strategy_id="momentum_v1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "execution_client.ctl", "watch"], env=ctl_environment(address),
+        [sys.executable, "-m", "execution_client.ctl", *CALL_TIMEOUT, "watch"], env=ctl_environment(address),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

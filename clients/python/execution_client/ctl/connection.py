@@ -32,7 +32,8 @@ def client_options(args: argparse.Namespace, environ: Mapping[str, str]) -> dict
     """Keyword arguments for ExecutionClient / BlockingExecutionClient."""
     return {
         "token": token_from(args, environ),
-        "tls": bool(args.tls or args.ca_file or args.cert_file),
+        # Any TLS option asks for TLS: --ca-file alone is the common case (a private CA).
+        "tls": bool(args.tls or args.ca_file or args.cert_file or args.key_file or args.server_name),
         "ca_file": args.ca_file,
         "cert_file": args.cert_file,
         "key_file": args.key_file,

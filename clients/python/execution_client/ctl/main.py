@@ -42,7 +42,8 @@ def run(argv: list[str] | None = None, environ: Mapping[str, str] | None = None,
     except ExecutionError as error:
         print(error_text(error), file=stderr)
         return exit_code_for(error.code)
-    except (TokenFileError, OSError) as error:  # an unreadable token, certificate or key file
+    except (TokenFileError, OSError, ValueError) as error:
+        # An unreadable token, certificate or key file, or TLS options that do not go together.
         print(f"execution-ctl: {error}", file=stderr)
         return ExitCode.USAGE
     print(outcome.text, file=stdout)
