@@ -9,23 +9,14 @@ from pathlib import Path
 import pytest
 
 from execution_client import BlockingExecutionClient
-from execution_server.config import Settings
 from tests.auth.kit import OPERATOR_TOKEN, auth_settings
-from tests.fuzz.server_thread import ServerThread
+from tests.ctl.kit import serve
 from tests.harness import settings_for
-
-
-def _serve(settings: Settings) -> Iterator[str]:
-    server = ServerThread(settings).start()
-    try:
-        yield f"127.0.0.1:{server.port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def address(database_url: str, tmp_path: Path) -> Iterator[str]:
-    yield from _serve(settings_for(database_url, tmp_path))
+    yield from serve(settings_for(database_url, tmp_path))
 
 
 @pytest.fixture
@@ -37,7 +28,7 @@ def service(address: str) -> Iterator[BlockingExecutionClient]:
 @pytest.fixture
 def auth_address(database_url: str, tmp_path: Path) -> Iterator[str]:
     """A server that requires tokens (tests/auth/kit.py's)."""
-    yield from _serve(auth_settings(database_url, tmp_path))
+    yield from serve(auth_settings(database_url, tmp_path))
 
 
 @pytest.fixture

@@ -16,9 +16,21 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
+from execution_server.config import Settings
+from tests.fuzz.server_thread import ServerThread
+
 # Generous bounds against a hang on a shared, noisy machine; never a measure of speed.
 RUN_TIMEOUT = 120.0
 WAIT_TIMEOUT = 60.0
+
+
+def serve(settings: Settings) -> Iterator[str]:
+    """The server in a thread of its own (the tests block on the CLI's subprocess); its address."""
+    server = ServerThread(settings).start()
+    try:
+        yield f"127.0.0.1:{server.port}"
+    finally:
+        server.stop()
 
 
 def ctl_environment(address: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
