@@ -78,3 +78,12 @@ def test_the_watch_screen_fits_the_terminal() -> None:
 def test_an_update_line_names_the_order_and_its_fill() -> None:
     line = update_line(an_update(12, an_order(order_id="o-9", status="FILLED"), a_fill(quantity=Decimal("2.5")), "fill"))
     assert line.split()[0] == "12" and "fill" in line.split() and "o-9" in line and "fill=2.5@180.25" in line
+
+
+def test_a_kill_switch_result_names_each_cancel_failure() -> None:
+    from execution_client import CancelFailure, KillSwitchResult
+
+    result = KillSwitchResult(True, "halt", "HALTED", ("o-1",), (CancelFailure("o-2", "broker unreachable"),))
+    lines = views.record(result).split("\n")
+    assert "cancelled_order_ids: o-1" in lines
+    assert "cancel_failures:     order_id=o-2 reason=broker unreachable" in lines

@@ -29,6 +29,8 @@ def cell(value: Any) -> str:
         return ", ".join(f"{key}={cell(item)}" for key, item in value.items())
     if isinstance(value, (list, tuple)):
         return ", ".join(cell(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a CancelFailure, say
+        return " ".join(f"{field.name}={cell(getattr(value, field.name))}" for field in dataclasses.fields(value))
     return str(value)
 
 
