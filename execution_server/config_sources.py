@@ -47,6 +47,9 @@ VARIABLES: Mapping[str, Location] = {
 # ALPACA_* and TRADING_* are shared with Alpaca's own tools, so only the names above are read.
 OWN_PREFIX = "EXECUTION_"
 TEST_PREFIX = "EXECUTION_TEST_"
+# The clients' variables (execution-ctl, the example strategy): an operator's shell may hold them
+# beside the server's, so they are left alone rather than refused as misspelt settings.
+CLIENT_VARIABLES = frozenset({"EXECUTION_ADDRESS", "EXECUTION_TOKEN"})
 
 SECTIONS = ("server", "simulator", "reconcile", "stream", "metrics", "risk", "auth", "alpaca")
 # The [alpaca] table's keys, and the top-level settings they are: the broker's own words, as in
@@ -76,7 +79,8 @@ class EnvironmentSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         for name in sorted(self.environ):
-            if name.startswith(OWN_PREFIX) and not name.startswith(TEST_PREFIX) and name not in VARIABLES:
+            if (name.startswith(OWN_PREFIX) and not name.startswith(TEST_PREFIX)
+                    and name not in VARIABLES and name not in CLIENT_VARIABLES):
                 known = ", ".join(sorted(v for v in VARIABLES if v.startswith(OWN_PREFIX)))
                 raise ConfigError(name, f"unknown setting (known: {known})")
         values: dict[str, Any] = {}

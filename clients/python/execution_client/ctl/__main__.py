@@ -1,0 +1,5 @@
+import sys
+
+from execution_client.ctl.main import main
+
+sys.exit(main())
