@@ -125,9 +125,9 @@ class AlpacaClient(BrokerConveniences):
         self._slots: asyncio.Semaphore | None = None
         self._cancel_slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        # (whether it was a 429, its headers): appended by the hook on a pool thread, applied on
-        # the loop (deque's append and popleft are thread-safe).
-        self._heard: collections.deque[tuple[bool, Any]] = collections.deque()
+        # (whether it was a 429, X-Ratelimit-Limit, -Remaining, -Reset): appended by the hook on
+        # a pool thread, applied on the loop (deque's append and popleft are thread-safe).
+        self._heard: collections.deque[tuple[bool, str | None, str | None, str | None]] = collections.deque()
         self._feed = EventFeed(self._recover)
         self._stream = WatchedStream(api_key, secret_key, paper=paper, raw_data=True, url_override=self.stream_url,
                                      on_listening=self._feed.on_listening, on_closed=self._feed.on_closed)
@@ -308,14 +308,19 @@ class AlpacaClient(BrokerConveniences):
         return limited
 
     def _on_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        """requests' response hook, on a pool thread: Alpaca's count, kept for the loop."""
-        self._heard.append((response.status_code == 429, response.headers))
+        """requests' response hook, on a pool thread: Alpaca's count, kept for the loop. An
+        answer that says nothing of it (and is no 429) changes nothing: observe() needs both
+        the remaining count and the reset time."""
+        headers = response.headers  # requests': case-insensitive
+        remaining, refused = headers.get("X-Ratelimit-Remaining"), response.status_code == 429
+        if remaining is not None or refused:
+            self._heard.append((refused, headers.get("X-Ratelimit-Limit"), remaining, headers.get("X-Ratelimit-Reset")))
 
     def _apply_heard(self) -> None:
         """On the loop: what Alpaca's answers said of its count, to the budget, in order."""
         while self._heard:
-            refused, headers = self._heard.popleft()
-            server = ServerBudget.from_headers(headers)
+            refused, *values = self._heard.popleft()
+            server = ServerBudget.from_values(*values)
             if refused:
                 self._budget.refused(server)
             else:
