@@ -25,6 +25,7 @@ from execution_server.brokers.base import (
 from execution_server.domain.orders import OrderType, TimeInForce
 from tests.alpaca.conftest import Collector, adapter, make_client, wait_for
 from tests.builders import an_order
+from tests.secret_scan import ALPACA_KEY, ALPACA_SECRET
 
 
 def order(client_order_id: str, **fields: Any):
@@ -117,6 +118,22 @@ async def test_cancels_go_through_when_reads_have_spent_the_budget(emulator: Alp
         await client.cancel(working.submitted(ack.broker_order_id, ack.broker_status, working.created_at))
         assert [o["status"] for o in emulator.orders() if o["client_order_id"] == "b-1"] == ["canceled"]
 
+
+
+async def test_alpacas_remaining_count_on_an_answer_caps_the_budget() -> None:
+    """X-Ratelimit-Remaining on an ordinary answer (not a 429) is honoured: once Alpaca says only
+    the reads' and cancels' reserve is left, a new order is refused unsent, though our own bucket
+    (200 a minute) still has room. The headers reach the budget through the response hook."""
+    with AlpacaEmulator(rate_limit_per_minute=13, key=ALPACA_KEY, secret=ALPACA_SECRET) as emulator:
+        emulator.set_price("AAPL", "100")
+        async with adapter(emulator, submit_deadline=0.3) as client:
+            # start() read the open orders (Alpaca: 12 left); the submit lane keeps 10 in reserve.
+            await client.submit(order("hr-1"))  # 11 left
+            await client.submit(order("hr-2"))  # 10 left: the reserve
+            with pytest.raises(BrokerRejected) as refused:
+                await client.submit(order("hr-3"))
+            assert "RATE_LIMITED" in refused.value.reason
+            assert [len(emulator.submissions(cid)) for cid in ("hr-1", "hr-2", "hr-3")] == [1, 1, 0]
 
 # --- the stream: each execution once ---
 

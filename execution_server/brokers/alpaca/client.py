@@ -4,7 +4,8 @@ REST: alpaca-py is synchronous (requests) and has no timeout (ALPACA_API.md §6.
 call runs in a small thread pool, bounded, with an explicit HTTP timeout, after taking a token
 from the request budget (rate_limit.py; cancels first, and cancels have threads of their own so
 that reads filling the pool cannot hold up the kill switch). Alpaca's X-Ratelimit-* headers feed
-the budget from a response hook. The SDK's own blind retry of 429/504 is off for every call: it
+the budget: a response hook keeps them, on the pool thread, and the loop applies them when the
+call returns (not one wake-up of the loop more per request). The SDK's own blind retry of 429/504 is off for every call: it
 re-sends a POST (§6.1), and a 429 is handled here, by waiting Alpaca's reset within a deadline
 (a 429 is refused unprocessed, so sending again is safe). Errors leave only as the port's
 (errors.translated).
@@ -15,6 +16,7 @@ The stream: see stream.py. It runs on the service's loop (`_run_forever`, not `r
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -123,6 +125,9 @@ class AlpacaClient(BrokerConveniences):
         self._slots: asyncio.Semaphore | None = None
         self._cancel_slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # (whether it was a 429, X-Ratelimit-Limit, -Remaining, -Reset): appended by the hook on
+        # a pool thread, applied on the loop (deque's append and popleft are thread-safe).
+        self._heard: collections.deque[tuple[bool, str | None, str | None, str | None]] = collections.deque()
         self._feed = EventFeed(self._recover)
         self._stream = WatchedStream(api_key, secret_key, paper=paper, raw_data=True, url_override=self.stream_url,
                                      on_listening=self._feed.on_listening, on_closed=self._feed.on_closed)
@@ -282,11 +287,15 @@ class AlpacaClient(BrokerConveniences):
         slots = self._cancel_slots if lane is Lane.CANCEL else self._slots
         assert slots is not None, "AlpacaClient.start() has not been called"
         while True:
+            self._apply_heard()  # a call abandoned by its caller may have left an answer behind
             await self._budget.acquire(lane, max(0.0, deadline - loop.time()))  # Order/OverBudget
             try:
                 async with slots:
                     with translated(kind):
-                        return await loop.run_in_executor(self._pool, functools.partial(call, *args))
+                        try:
+                            return await loop.run_in_executor(self._pool, call, *args)
+                        finally:
+                            self._apply_heard()
             except RateLimited as limited:
                 self._budget.refused(limited.server)
                 log.warning("Alpaca rate limited a %s; waiting for its reset", lane.value)
@@ -299,12 +308,23 @@ class AlpacaClient(BrokerConveniences):
         return limited
 
     def _on_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        """requests' response hook, on a pool thread: Alpaca's count, to the budget on the loop."""
-        server = ServerBudget.from_headers(response.headers)
-        if self._loop is not None and not self._loop.is_closed():
-            note = self._budget.refused if response.status_code == 429 else self._budget.observe
-            with contextlib.suppress(RuntimeError):  # the loop is closing
-                self._loop.call_soon_threadsafe(note, server)
+        """requests' response hook, on a pool thread: Alpaca's count, kept for the loop. An
+        answer that says nothing of it (and is no 429) changes nothing: observe() needs both
+        the remaining count and the reset time."""
+        headers = response.headers  # requests': case-insensitive
+        remaining, refused = headers.get("X-Ratelimit-Remaining"), response.status_code == 429
+        if remaining is not None or refused:
+            self._heard.append((refused, headers.get("X-Ratelimit-Limit"), remaining, headers.get("X-Ratelimit-Reset")))
+
+    def _apply_heard(self) -> None:
+        """On the loop: what Alpaca's answers said of its count, to the budget, in order."""
+        while self._heard:
+            refused, *values = self._heard.popleft()
+            server = ServerBudget.from_values(*values)
+            if refused:
+                self._budget.refused(server)
+            else:
+                self._budget.observe(server)
 
     async def _orders(self, status: QueryOrderStatus, after: datetime | None) -> list[BrokerOrder]:
         """Every order of a status submitted after `after`, page by page (oldest first)."""

@@ -30,11 +30,13 @@ class ServerBudget:
     def from_headers(cls, headers: Mapping[str, str]) -> ServerBudget:
         # requests' headers are case-insensitive; a plain dict from a test may not be.
         lowered = {str(key).lower(): value for key, value in headers.items()}
-        return cls(
-            limit=_int(lowered.get("x-ratelimit-limit")),
-            remaining=_int(lowered.get("x-ratelimit-remaining")),
-            reset_at=_number(lowered.get("x-ratelimit-reset")),
-        )
+        return cls.from_values(lowered.get("x-ratelimit-limit"), lowered.get("x-ratelimit-remaining"),
+                               lowered.get("x-ratelimit-reset"))
+
+    @classmethod
+    def from_values(cls, limit: object, remaining: object, reset: object) -> ServerBudget:
+        """The three X-Ratelimit-* values as sent (limit, remaining, reset), any of them None."""
+        return cls(limit=_int(limit), remaining=_int(remaining), reset_at=_number(reset))
 
 
 def _int(value: object) -> int | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -51,6 +52,29 @@ class WatchedStream(TradingStream):
         super().__init__(*args, **kwargs)
         self._on_listening = on_listening
         self._on_closed = on_closed
+
+    async def _consume(self) -> None:
+        """The SDK's own loop (alpaca-py 0.44.0, TradingStream._consume), with asyncio.timeout
+        where it has wait_for: the same 5 s poll of the stop queue, without a new Task per frame
+        (two frames an order; websockets documents both as safe around recv)."""
+        while True:
+            if not self._stop_stream_queue.empty():
+                self._stop_stream_queue.get(timeout=1)
+                await self.close()
+                break
+            try:
+                async with asyncio.timeout(5):
+                    received = await self._ws.recv()
+            except TimeoutError:
+                continue
+            msg = json.loads(received)
+            stream = msg.get("stream")
+            if stream == "trade_updates":
+                self._data_received = True
+                if self._trade_updates_handler:
+                    await self._trade_updates_handler(self._cast(msg))
+            else:
+                await self._dispatch(msg)
 
     async def _dispatch(self, msg: dict[str, Any]) -> None:
         if msg.get("stream") == "listening" and "trade_updates" in (msg.get("data") or {}).get("streams", ()):
