@@ -11,16 +11,9 @@ from execution_client.ctl import views
 from execution_client.ctl.tables import Column, render_table, time_text
 from execution_client.ctl.watch_state import WatchState
 
-OPEN_ORDER_COLUMNS = (
-    ("order_id", Column("ORDER ID")),
-    ("strategy_id", Column("STRATEGY")),
-    ("symbol", Column("SYMBOL")),
-    ("side", Column("SIDE")),
-    ("order_type", Column("TYPE")),
-    ("quantity", Column("QTY", right=True)),
-    ("limit_price", Column("LIMIT", right=True)),
-    ("status", Column("STATUS")),
-    ("filled_quantity", Column("FILLED", right=True)),
+# The `orders` table's columns, less the two a live view of open orders has no use for.
+OPEN_ORDER_COLUMNS = tuple(
+    column for column in views.ORDER_COLUMNS if column[0] not in {"average_fill_price", "updated_at"}
 )
 FILL_COLUMNS = (
     ("time", Column("TIME (UTC)")),
