@@ -3,6 +3,7 @@ runs alternating side by side (the machine is noisy: each ratio compares neighbo
 
     .venv/bin/python benchmarks/observability_cost.py --compare observability [--seconds 8] [--repeat 4] [--concurrency 50]
     .venv/bin/python benchmarks/observability_cost.py --compare synchronous   [--seconds 8] [--repeat 4]
+    .venv/bin/python benchmarks/observability_cost.py --compare metrics|order_log  (each half of "observability" alone)
 
 observability: "on" is metrics on a port (scraped every second, as an eager Prometheus would)
 and the JSON order log at INFO, one line per order event, written to a file; "off" is neither
@@ -85,6 +86,15 @@ VARIANTS = {
     "observability": {
         "off": {"metrics": MetricsConfig(), "log_order_events": False, "log_format": "text"},
         "on": {"metrics": MetricsConfig(address="127.0.0.1:0"), "log_order_events": True, "log_format": "json"},
+    },
+    # The two halves of "observability", each alone: which one costs what.
+    "metrics": {
+        "off": {"metrics": MetricsConfig(), "log_order_events": False, "log_format": "text"},
+        "on": {"metrics": MetricsConfig(address="127.0.0.1:0"), "log_order_events": False, "log_format": "text"},
+    },
+    "order_log": {
+        "off": {"metrics": MetricsConfig(), "log_order_events": False, "log_format": "json"},
+        "on": {"metrics": MetricsConfig(), "log_order_events": True, "log_format": "json"},
     },
     "synchronous": {
         "NORMAL": {"sqlite_synchronous": "NORMAL"},
