@@ -17,7 +17,7 @@ CLIENT_VENV := .venv-client
 CLIENT_STAMP := $(CLIENT_VENV)/.installed
 CLIENT_WHEELS := build/client-wheel
 
-.PHONY: run test fuzz coverage lint generate check-generated migrate clean client-venv example
+.PHONY: run test fuzz coverage lint generate check-generated migrate clean client-venv example bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ fuzz: $(STAMP)
 # The whole suite with line coverage of execution_server; the HTML report goes to htmlcov/.
 coverage: $(STAMP) $(NODE_EXAMPLE_STAMP) $(CLIENT_STAMP)
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered --cov-report=html $(PYTEST_ARGS)
+
+# Every figure of issue 22 against a bare grpc.aio server measured in the same run: a table, and
+# the same as JSON (benchmarks/bench; BENCH_ARGS, e.g. --quick or --only place_order).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench --out var/bench/results.json $(BENCH_ARGS)
 
 $(BUF): package.json
 	npm ci --no-audit --no-fund --silent

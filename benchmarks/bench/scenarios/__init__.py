@@ -1,0 +1,13 @@
+"""The scenarios of `make bench`, by name (--only picks among them), in the order they run."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from benchmarks.bench.run import Run
+from benchmarks.bench.scenarios import unary
+
+SCENARIOS: dict[str, Callable[[Run], Awaitable[None]]] = {
+    "bare": unary.bare,
+    "place_order": unary.place_order,
+}
