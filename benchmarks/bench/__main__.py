@@ -21,14 +21,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", type=lambda text: text.split(","), default=list(SCENARIOS),
                         help=f"comma-separated scenarios among {', '.join(SCENARIOS)}")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--seconds", type=float, default=None, help="each load phase (default 5; 1 with --quick)")
+    parser.add_argument("--seconds", type=float, default=None, help="each load phase (default 5; 0.5 with --quick)")
     parser.add_argument("--out", type=Path, default=Path("var/bench/results.json"))
     options = parser.parse_args(argv)
     unknown = set(options.only) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}; known: {', '.join(SCENARIOS)}")
     if options.seconds is None:
-        options.seconds = 1.0 if options.quick else 5.0
+        options.seconds = 0.5 if options.quick else 5.0
     return options
 
 

@@ -34,7 +34,7 @@ class Run:
 
     @property
     def warm_up(self) -> float:
-        return 0.3 if self.quick else 1.0
+        return 0.2 if self.quick else 1.0
 
     @property
     def databases(self) -> list[str]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from benchmarks.bench.run import Run
-from benchmarks.bench.scenarios import unary
+from benchmarks.bench.scenarios import stalled, streams, unary
 
 SCENARIOS: dict[str, Callable[[Run], Awaitable[None]]] = {
     "bare": unary.bare,
     "place_order": unary.place_order,
+    "stream_one": streams.one_subscriber,
+    "stream_fanout": streams.fan_out,
+    "stalled": stalled.stalled_readers,
 }
