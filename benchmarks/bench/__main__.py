@@ -51,6 +51,7 @@ async def main(options: argparse.Namespace) -> int:
                 await SCENARIOS[name](run)
                 run.details.setdefault("scenario seconds", {})[name] = round(time.perf_counter() - started, 1)
     finally:
+        await run.stack.aclose()
         load.close()
     described["load_average_end"] = machine.load_average()
     described["seconds"] = round(time.perf_counter() - began, 1)

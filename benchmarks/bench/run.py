@@ -44,13 +44,22 @@ class Run:
         self.figures.append(figure)
         return figure
 
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _bare: servers.Running | None = None
+
+    async def bare(self) -> servers.Running:
+        """The bare grpc.aio server: one process for the whole run, idle between its phases."""
+        if self._bare is None:
+            self._bare = await self.stack.enter_async_context(servers.bare_server())
+        return self._bare
+
     async def bare_unary(self, concurrency: int) -> Result:
         """The bare unary RPC closed loop at `concurrency` (once per run)."""
         if concurrency not in self._unary:
-            async with servers.bare_server() as bare:
-                request = b"r" * self.sizes["PlaceOrderRequest"]
-                self._unary[concurrency] = await self.load.closed_loop(
-                    bare.address, servers.BARE_UNARY, [request], concurrency, self.seconds, self.warm_up)
+            bare = await self.bare()
+            request = b"r" * self.sizes["PlaceOrderRequest"]
+            self._unary[concurrency] = await self.load.closed_loop(
+                bare.address, servers.BARE_UNARY, [request], concurrency, self.seconds, self.warm_up)
             self.details[f"bare unary c{concurrency}"] = self._unary[concurrency].as_dict()
         return self._unary[concurrency]
 

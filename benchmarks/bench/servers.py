@@ -7,6 +7,7 @@ server-streaming RPC whose messages have the service's sizes (messages.sizes).""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import tempfile
 import time
@@ -56,9 +57,11 @@ async def _process(target: Any, *args: Any) -> AsyncIterator[Running]:
     process = get_context("spawn").Process(target=target, args=(theirs, *args), daemon=True)
     process.start()
     loop = asyncio.get_running_loop()
-    if not await loop.run_in_executor(None, ours.poll, 120):
-        process.kill()
-        raise RuntimeError("a server process did not start within 120 s")
+    give_up = time.monotonic() + 120
+    while not await loop.run_in_executor(None, ours.poll, 0.2):
+        if not process.is_alive() or time.monotonic() > give_up:
+            process.kill()
+            raise RuntimeError(f"a server process did not start (exit code {process.exitcode}); its stderr says why")
     started = ours.recv()
     if "error" in started:
         raise RuntimeError(f"a server process failed to start: {started['error']}")
@@ -127,7 +130,8 @@ async def execution_server(
     log_level: str = "WARNING",
 ) -> AsyncIterator[Running]:
     """The real Application in a process of its own; `database_url` None: SQLite in a temp dir.
-    `changes` replace settings fields (benchmarks.stream_grpc.settings_for's are the base)."""
+    `changes` replace settings fields (benchmarks.stream_grpc.settings_for's are the base); its
+    "simulator_changes" replace fields of settings.simulator."""
     with tempfile.TemporaryDirectory(prefix="bench-server-") as directory:
         url = database_url or f"sqlite+aiosqlite:///{directory}/execution.db"
         async with _process(_execution_main, url, directory, changes or {}, record_commits, log_level) as running:
@@ -144,7 +148,12 @@ def _execution_main(
 
     async def run() -> None:
         root = Path(directory)
-        settings = replace(settings_for(database_url, root, 10_000), **changes)
+        # No call is in flight when the bench stops a server: a short grace keeps the run short.
+        fields = {"grace_seconds": 0.2, **changes}
+        simulator = fields.pop("simulator_changes", {})
+        settings = replace(settings_for(database_url, root, 10_000), **fields)
+        if simulator:
+            settings = replace(settings, simulator=dataclasses.replace(settings.simulator, **simulator))
         log = (root / "server.log").open("w")
         configure_logging(log_level, settings.log_format, log)
         logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from benchmarks.bench.run import Run
-from benchmarks.bench.scenarios import stalled, streams, unary
+from benchmarks.bench.scenarios import observability, reconcile, stalled, startup, streams, unary
 
 SCENARIOS: dict[str, Callable[[Run], Awaitable[None]]] = {
     "bare": unary.bare,
@@ -13,4 +13,7 @@ SCENARIOS: dict[str, Callable[[Run], Awaitable[None]]] = {
     "stream_one": streams.one_subscriber,
     "stream_fanout": streams.fan_out,
     "stalled": stalled.stalled_readers,
+    "reconcile": reconcile.reconcile_10k,
+    "startup": startup.startup_history,
+    "observability": observability.metrics_and_logs,
 }

@@ -26,7 +26,7 @@ async def one_subscriber(run: Run) -> None:
     delivers to a reader that keeps up. The bare stream sends as many messages of an update's size."""
     async with servers.execution_server(None) as server:
         await run.load.closed_loop(server.address, PLACE_ORDER, REQUESTS, 50, run.seconds, 0.0)
-        await asyncio.sleep(0.5)  # the last fills commit
+        await asyncio.sleep(0.2)  # the last fills commit
         high = await server.ask_async("high_water_mark")
         count = min(high, 10_000)
         after = high - count
@@ -36,8 +36,8 @@ async def one_subscriber(run: Run) -> None:
         batches = await run.load.submit(
             drain_batches, server.address, pb.StreamOrderUpdateBatchesRequest(after_sequence=after).SerializeToString(),
             count)
-    async with servers.bare_server() as bare:
-        baseline = await run.load.submit(drain, bare.address, servers.BARE_STREAM, str(count).encode(), count)
+    bare = await run.bare()
+    baseline = await run.load.submit(drain, bare.address, servers.BARE_STREAM, str(count).encode(), count)
     bare_rate = baseline["count"] / baseline["seconds"]
     run.add(Figure("bare stream", "one reader", bare_rate, "msg/s", note=f"{count:,} messages of an update's size"))
     run.add(Figure("StreamOrderUpdates 1 subscriber", "delivery", updates["count"] / updates["seconds"], "updates/s",
