@@ -16,7 +16,7 @@ def tune_collector() -> None:
     A full pass walks every tracked object and holds the loop while it does. Start-up leaves
     ~90,000 (modules, gRPC, SQLAlchemy, the loaded state); with them in each pass, each one
     stalled the loop 50-80 ms, once a second at 1,000 orders/s, and that was the whole of a
-    stream subscriber's p99 (benchmarks/stream_grpc.py). They are frozen here, after a
+    stream subscriber's p99 (`make bench`, its stream_fanout scenario). They are frozen here, after a
     collection: frozen objects are still freed when their last reference goes, only cycles among
     them would never be collected, so this runs once, on what lives as long as the process."""
     gc.collect()
