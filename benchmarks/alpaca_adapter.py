@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import statistics
 import subprocess
@@ -107,16 +108,52 @@ def bare_post(rest_url: str, run: str, count: int, trust_env: bool) -> float:
     return (time.process_time() - started) / count * 1e6
 
 
-def sdk_submit(client: AlpacaClient, run: str, count: int) -> float:
+def sdk_submit(client: AlpacaClient, run: str, count: int) -> dict[str, float]:
     """CPU µs per order of alpaca-py's submit_order alone, called directly (no loop, no thread
-    hop, no budget; the stream closed): the SDK's and requests' share of the adapter's figure."""
+    hop, no budget; the stream closed): the SDK's and requests' share of the adapter's figure,
+    with the adapter's ApiSession and with the requests.Session alpaca-py builds itself (timeout
+    and environment as the adapter sets them), in alternating blocks so that the machine's
+    drift falls on both alike."""
     from execution_server.brokers.alpaca.mapping import order_request_for
 
-    requests_ = [order_request_for(an_order(run, n)) for n in range(count)]
-    started = time.process_time()
-    for request in requests_:
-        client._trading.submit_order(request)
-    return (time.process_time() - started) / count * 1e6
+    sessions = both_sessions(client)
+    spent = dict.fromkeys(sessions, 0.0)
+    block = 100
+    for first in range(0, count, block):
+        for name, session in sessions.items():
+            client._trading._session = session
+            requests_ = [order_request_for(an_order(f"{run}-{name}", n)) for n in range(first, min(first + block, count))]
+            started = time.process_time()
+            for request in requests_:
+                client._trading.submit_order(request)
+            spent[name] += time.process_time() - started
+    client._trading._session = sessions["ApiSession"]
+    return {name: total / count * 1e6 for name, total in spent.items()}
+
+
+def both_sessions(client: AlpacaClient) -> dict[str, requests.Session]:
+    """The adapter's ApiSession, and requests' own Session with what the adapter set on its
+    session before ApiSession: the timeout, the environment read once, the rate-limit hook."""
+    lean = client._trading._session
+    plain = requests.Session()
+    plain.trust_env = False
+    plain.hooks["response"] = list(lean.hooks["response"])
+    plain.request = functools.partial(plain.request, timeout=lean.timeout)  # type: ignore[method-assign]
+    return {"ApiSession": lean, "requests.Session": plain}
+
+
+async def sessions_compared(client: AlpacaClient, fills: Fills, run: str, count: int, concurrency: int) -> dict[str, float]:
+    """The adapter's CPU µs per order with each session, in alternating blocks of 100 orders."""
+    sessions = both_sessions(client)
+    spent = dict.fromkeys(sessions, 0.0)
+    block = 100
+    for first in range(0, count, block):
+        for name, session in sessions.items():
+            client._trading._session = session
+            cpu, _ = await adapter_run(client, fills, f"{run}-{name}-{first}", min(block, count - first), concurrency)
+            spent[name] += cpu * min(block, count - first)
+    client._trading._session = sessions["ApiSession"]
+    return {name: total / count for name, total in spent.items()}
 
 
 async def main(orders: int, repeat: int) -> None:
@@ -141,12 +178,19 @@ async def main(orders: int, repeat: int) -> None:
             print(f"adapter, {concurrency} in flight: CPU per order {min(cpu):.0f}-{max(cpu):.0f} µs "
                   f"(median {statistics.median(cpu):.0f}); {min(r for _, r in results):.0f}-"
                   f"{max(r for _, r in results):.0f} orders/s wall")
+        for concurrency in (1, 4):
+            compared = [await sessions_compared(client, fills, f"s{concurrency}r{r}", orders, concurrency)
+                        for r in range(repeat)]
+            print(f"adapter, {concurrency} in flight, alternating blocks of 100 orders: " + "; ".join(
+                f"with {name} {statistics.median(run[name] for run in compared):.0f} µs" for name in compared[0]))
         await client.close()
         fills.task.cancel()
         # After close(): the stream is down, so this is alpaca-py and requests alone.
         sdk = [await asyncio.to_thread(sdk_submit, client, f"sdk{r}", orders) for r in range(repeat)]
-        print(f"of which alpaca-py's submit_order alone (SDK and requests, no stream): "
-              f"{min(sdk):.0f}-{max(sdk):.0f} µs CPU")
+        for name in sdk[0]:
+            cpu = [run[name] for run in sdk]
+            print(f"of which alpaca-py's submit_order alone (SDK and requests, no stream), with {name}: "
+                  f"{min(cpu):.0f}-{max(cpu):.0f} µs CPU (median {statistics.median(cpu):.0f})")
         for trust_env in (True, False):
             bare = [await asyncio.to_thread(bare_post, rest_url, f"bare{trust_env}{r}", orders, trust_env)
                     for r in range(repeat)]
