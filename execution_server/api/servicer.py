@@ -36,6 +36,13 @@ class Reconciler(Protocol):
     async def recent(self, limit: int) -> list[ReconcileReport]: ...
 
 
+# A reader this few entries behind the high-water mark is at the live edge: it has a few
+# messages left to send before it waits for the next commit, so it takes no send slot. Exactly
+# at the mark would be too strict: under load a live reader is often a commit or two behind,
+# and it would then queue for a slot behind readers catching up (or stalled on their clients).
+LIVE_EDGE_ENTRIES = 256
+
+
 class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
     def __init__(
         self,
@@ -107,7 +114,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
             updates = fanout.subscribe(request.after_sequence, *_filters(request), strategies=scope)
             async with contextlib.aclosing(updates):
                 async for entry in updates:
-                    if entry.sequence >= fanout.high_water_mark:  # at the live edge
+                    if entry.sequence >= fanout.high_water_mark - LIVE_EDGE_ENTRIES:  # at the live edge
                         yield entry.payload
                         continue
                     slot = slots.take()
@@ -138,7 +145,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
             async with contextlib.aclosing(batches):
                 async for batch in batches:
                     message = self._batch_messages.message(shared_key, symbol, batch)  # type: ignore[arg-type]
-                    if batch[-1].sequence >= fanout.high_water_mark:  # at the live edge
+                    if batch[-1].sequence >= fanout.high_water_mark - LIVE_EDGE_ENTRIES:  # at the live edge
                         yield message
                         continue
                     slot = slots.take()
