@@ -43,6 +43,7 @@ from execution_server.events.db_log import DatabaseLog
 from execution_server.events.fanout import Fanout
 from execution_server.events.log import LogEntry
 from execution_server.events.retention import LogRetention
+from execution_server.heap_trim import HeapTrim, malloc_trim
 from execution_server.oms.broker_events import BrokerEventApplier
 from execution_server.oms.event_consumer import BrokerEventConsumer
 from execution_server.oms.fills import ACCOUNT, FillRecorder
@@ -275,10 +276,14 @@ class Application:
         )
         self.observability.committed(updates)  # the order log and counts: what was committed
 
-    def _background_tasks(self) -> list[LogRetention | SessionCloseTimer]:
-        """The timers that run once the service serves: log retention and, on the simulated
-        broker, its market's daily close."""
-        parts: list[LogRetention | SessionCloseTimer] = []
+    def _background_tasks(self) -> list[LogRetention | SessionCloseTimer | HeapTrim]:
+        """The timers that run once the service serves: log retention, memory given back after
+        streams close (where the C library can), and, on the simulated broker, its market's
+        daily close."""
+        parts: list[LogRetention | SessionCloseTimer | HeapTrim] = []
+        trim = malloc_trim()
+        if trim is not None:
+            parts.append(HeapTrim(lambda: self.fanout.subscriber_count, trim))
         close = self.settings.simulator.session_close_utc
         if close is not None and isinstance(self.broker, SimulatedBroker):
             parts.append(SessionCloseTimer(self.broker, close, utc_now))

@@ -3,7 +3,8 @@ HTTP/2, tests/raw_http2.py: each its own connection, which opens its call and th
 its socket again, so its window and then the kernel's buffers fill and the server can send it
 nothing more) while orders flow at a fixed rate. Measured each round: a healthy reader's lag
 (PlaceOrder acknowledged -> that order's fill update arrives at it), PlaceOrder p50, and the
-server's RSS before the stalled readers come, with them, and after they close."""
+server's RSS before the stalled readers come, with them, and after they close (the target: back
+within 10% of before they came; against the RSS at the server's start, for the record)."""
 
 from __future__ import annotations
 
@@ -147,5 +148,9 @@ async def stalled_readers(run: Run) -> None:
                        baseline=none["place_order_p50_ms"] if count else None, target="ratio <= 1.5" if count else "",
                        **baseline))
         run.add(Figure(name, "server RSS with them", result["rss_with_mb"], "MB"))
-        run.add(Figure(name, "server RSS after close", result["rss_after_mb"], "MB", baseline=start_rss,
-                       baseline_name="RSS at start", target="ratio <= 1.1"))
+        # The target is the stalled readers' own memory given back: against the RSS just before
+        # they came. Against the RSS at start it includes what the orders of every round keep.
+        run.add(Figure(name, "server RSS after close", result["rss_after_mb"], "MB", baseline=result["rss_before_mb"],
+                       baseline_name="RSS before they came", target="ratio <= 1.1"))
+        run.add(Figure(name, "server RSS after close, against the start", result["rss_after_mb"], "MB",
+                       baseline=start_rss, baseline_name="RSS at start"))
