@@ -25,6 +25,7 @@ from benchmarks.bench.run import Run
 from benchmarks.stream_grpc import STREAM_METHOD
 
 HEALTHY = "healthy"
+JOINERS = 10  # readers joining half-way through each round, from sequence 0
 
 
 def hold_stalled(port: int, count: int, release: str) -> int:
@@ -46,10 +47,12 @@ def hold_stalled(port: int, count: int, release: str) -> int:
     return len(connections)
 
 
-def healthy_round(address: str, after: int, rate: float, seconds: float) -> dict[str, Any]:
+def healthy_round(address: str, after: int, rate: float, seconds: float, joiners: int = 0) -> dict[str, Any]:
     """One reader that reads (StreamOrderUpdates of strategy HEALTHY), and PlaceOrder of that
     strategy's market orders open loop at `rate`: each order's acknowledgement time, its fill's
-    arrival time at the reader."""
+    arrival time at the reader. Half-way, `joiners` more readers join from the start of the log
+    (sequence 0) and read everything until the round ends: readers catching up, beside the
+    stalled ones (the issue's scenario)."""
 
     async def run() -> dict[str, Any]:
         acknowledged: dict[str, float] = {}
@@ -85,10 +88,28 @@ def healthy_round(address: str, after: int, rate: float, seconds: float) -> dict
                 acknowledged[reply.order.order_id] = ended
                 latencies.append(ended - started)
 
-            calls = []
+            joined: list[int] = []
+
+            async def join() -> None:
+                call = channel.unary_stream(
+                    STREAM_METHOD, request_serializer=pb.StreamOrderUpdatesRequest.SerializeToString,
+                    response_deserializer=None,
+                )(pb.StreamOrderUpdatesRequest(after_sequence=0))
+                index = len(joined)
+                joined.append(0)
+                try:
+                    async for _ in call:
+                        joined[index] += 1
+                finally:
+                    call.cancel()
+
+            calls, joining = [], []
+            total = int(rate * seconds)
             start = time.perf_counter()
-            for i in range(int(rate * seconds)):
+            for i in range(total):
                 await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+                if i == total // 2:
+                    joining = [asyncio.ensure_future(join()) for _ in range(joiners)]
                 calls.append(asyncio.ensure_future(one(pb.SIDE_BUY if i % 2 == 0 else pb.SIDE_SELL)))
             await asyncio.gather(*calls)
             give_up = time.perf_counter() + 30
@@ -96,6 +117,9 @@ def healthy_round(address: str, after: int, rate: float, seconds: float) -> dict
                 await asyncio.sleep(0.05)
             stream.cancel()
             reader.cancel()
+            for task in joining:
+                task.cancel()
+            await asyncio.gather(*joining, return_exceptions=True)
         lags = sorted(arrived[order] - at for order, at in acknowledged.items() if order in arrived)
         latencies.sort()
         return {
@@ -103,6 +127,7 @@ def healthy_round(address: str, after: int, rate: float, seconds: float) -> dict
             "lag_p50_ms": percentile(lags, 0.5) * 1000, "lag_p99_ms": percentile(lags, 0.99) * 1000,
             "place_order_p50_ms": percentile(latencies, 0.5) * 1000,
             "place_order_p99_ms": percentile(latencies, 0.99) * 1000,
+            "joiners": joiners, "joiner_updates_received": sum(joined),
         }
 
     return asyncio.run(run())
@@ -115,7 +140,7 @@ def _healthy_request(side: int) -> pb.PlaceOrderRequest:
 
 
 async def stalled_readers(run: Run) -> None:
-    counts, rate = ((0, 3, 10), 100.0) if run.quick else ((0, 30, 200), 300.0)
+    counts, rate, joiners = ((0, 3, 10), 100.0, 2) if run.quick else ((0, 30, 200), 300.0, JOINERS)
     rounds: dict[int, dict[str, Any]] = {}
     async with servers.execution_server(None) as server:
         start_rss = rss_mb(server.pid)
@@ -127,7 +152,7 @@ async def stalled_readers(run: Run) -> None:
                 if not await server.ask_async("subscribers", count):
                     raise RuntimeError(f"{count} stalled readers did not subscribe")
                 after = await server.ask_async("high_water_mark")
-                result = await run.load.submit(healthy_round, server.address, after, rate, run.seconds)
+                result = await run.load.submit(healthy_round, server.address, after, rate, run.seconds, joiners)
                 with_them = rss_mb(server.pid)
                 release.touch()
                 await holding
@@ -136,10 +161,10 @@ async def stalled_readers(run: Run) -> None:
                 await asyncio.sleep(0.2 if run.quick else 1.0)  # what the server frees on their close
                 result.update(rss_before_mb=before, rss_with_mb=with_them, rss_after_mb=rss_mb(server.pid))
                 rounds[count] = result
-    run.details["stalled readers"] = {"rate": rate, "start_rss_mb": start_rss, "rounds": rounds}
+    run.details["stalled readers"] = {"rate": rate, "joiners": joiners, "start_rss_mb": start_rss, "rounds": rounds}
     none = rounds[0]
     for count, result in rounds.items():
-        name = f"stalled readers {count} ({rate:,.0f} orders/s)"
+        name = f"stalled readers {count} ({rate:,.0f} orders/s, {joiners} joining)"
         baseline = {} if count == 0 else {"baseline_name": "0 stalled"}
         run.add(Figure(name, "healthy reader lag p50", result["lag_p50_ms"], "ms",
                        baseline=none["lag_p50_ms"] if count else None, target="ratio <= 2" if count else "",
