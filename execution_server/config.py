@@ -116,7 +116,7 @@ class StreamConfig:
     batch_interval_seconds: Annotated[NonNegativeSeconds, Field(le=1)] = 0.005
     # How many stream messages of subscribers that are behind may be in flight at once (they
     # take turns): bounds what catching-up readers queue on the event loop ahead of orders. A
-    # send stalled on its client for 50 ms gives its slot up (api/send_slots.py).
+    # send stalled on its client for 20 ms gives its slot up (api/send_slots.py).
     catch_up_send_slots: Annotated[int, Field(ge=1)] = 16
 
 
