@@ -101,3 +101,30 @@ class SendSlots:
             self._waiters.popleft()
         if self._waiters:
             self._sweep_timer = asyncio.get_running_loop().call_later(self._stall_seconds, self._sweep)
+
+
+# A reader this few entries behind the high-water mark is at the live edge and takes no slot:
+# it has a few messages left before it waits for the next commit. Exactly at the mark would be
+# too strict: under load a live reader is often a commit or two behind, and it would queue for a
+# slot behind readers catching up or stalled on their clients. Once live, a reader stays live
+# until it falls further behind than LEAVE_LIVE_EDGE_ENTRIES: on a loop busy with catching-up
+# readers, a live one that fell a little behind would otherwise join their queue, fall further
+# behind there, and never come back (the bench's 200 stalled readers: its lag went to seconds).
+JOIN_LIVE_EDGE_ENTRIES = 256
+LEAVE_LIVE_EDGE_ENTRIES = 4096
+
+
+class LiveEdge:
+    """One reader's place: at the live edge (sends without a slot) or behind (takes one)."""
+
+    __slots__ = ("live",)
+
+    def __init__(self) -> None:
+        self.live = False
+
+    def at(self, sequence: int, high_water_mark: int) -> bool:
+        """Whether the reader, about to send `sequence`, is at the live edge."""
+        behind = high_water_mark - sequence
+        self.live = behind <= (LEAVE_LIVE_EDGE_ENTRIES if self.live else JOIN_LIVE_EDGE_ENTRIES)
+        return self.live
+

@@ -12,7 +12,7 @@ from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution_server.api import convert, validation
 from execution_server.api.errors import translate_errors, translate_stream_errors
-from execution_server.api.send_slots import SendSlots
+from execution_server.api.send_slots import LiveEdge, SendSlots
 from execution_server.api.stream_encoding import SharedBatchMessages
 from execution_server.auth import policy
 from execution_server.auth.principal import caller
@@ -34,13 +34,6 @@ class Reconciler(Protocol):
     async def run(self, *, repair: bool, trigger: str) -> ReconcileReport: ...
 
     async def recent(self, limit: int) -> list[ReconcileReport]: ...
-
-
-# A reader this few entries behind the high-water mark is at the live edge: it has a few
-# messages left to send before it waits for the next commit, so it takes no send slot. Exactly
-# at the mark would be too strict: under load a live reader is often a commit or two behind,
-# and it would then queue for a slot behind readers catching up (or stalled on their clients).
-LIVE_EDGE_ENTRIES = 256
 
 
 class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
@@ -112,9 +105,10 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
             fanout, slots = self._fanout, self._slots
             scope = policy.strategy_scope(caller(), request.strategy_id)
             updates = fanout.subscribe(request.after_sequence, *_filters(request), strategies=scope)
+            edge = LiveEdge()
             async with contextlib.aclosing(updates):
                 async for entry in updates:
-                    if entry.sequence >= fanout.high_water_mark - LIVE_EDGE_ENTRIES:  # at the live edge
+                    if edge.at(entry.sequence, fanout.high_water_mark):
                         yield entry.payload
                         continue
                     slot = slots.take()
@@ -142,10 +136,11 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
             )
             # Readers with the same filters share each message; a token's strategies are a filter too.
             shared_key = strategy_id if scope is None else (strategy_id, scope)
+            edge = LiveEdge()
             async with contextlib.aclosing(batches):
                 async for batch in batches:
                     message = self._batch_messages.message(shared_key, symbol, batch)  # type: ignore[arg-type]
-                    if batch[-1].sequence >= fanout.high_water_mark - LIVE_EDGE_ENTRIES:  # at the live edge
+                    if edge.at(batch[-1].sequence, fanout.high_water_mark):
                         yield message
                         continue
                     slot = slots.take()

@@ -1,5 +1,6 @@
-"""Which readers take a send slot: one that is behind does, one at the live edge does not, and a
-live reader is still at the edge when a few commits have moved the mark past its next entry.
+"""Which readers take a send slot: one that is behind does, one at the live edge does not; a
+live reader is still at the edge when a few commits have moved the mark past its next entry,
+and stays there until it falls far behind.
 
 Found by the bench's stalled-reader scenario: with 200 readers stalled on their clients holding
 and queueing for the slots, a live reader a commit or two behind the mark queued behind them,
@@ -11,7 +12,8 @@ import asyncio
 from typing import Any
 
 from execution.v1 import execution_pb2 as pb
-from execution_server.api.servicer import LIVE_EDGE_ENTRIES, ExecutionServicer
+from execution_server.api.send_slots import JOIN_LIVE_EDGE_ENTRIES, LEAVE_LIVE_EDGE_ENTRIES, LiveEdge
+from execution_server.api.servicer import ExecutionServicer
 from execution_server.events.fanout import Fanout
 from tests.events.fanout_kit import HANG_GUARD_SECONDS, InMemoryLog, Writer
 
@@ -51,7 +53,7 @@ async def test_a_reader_further_behind_waits_for_the_slot_and_gets_it_when_given
     log = InMemoryLog()
     fanout = Fanout(log, window_size=4096)
     writer = Writer(log, fanout)
-    writer.write(LIVE_EDGE_ENTRIES + 10)
+    writer.write(JOIN_LIVE_EDGE_ENTRIES + 10)
     servicer = _servicer(fanout)
     held = servicer._slots.take()
     assert held is not None
@@ -63,3 +65,13 @@ async def test_a_reader_further_behind_waits_for_the_slot_and_gets_it_when_given
     servicer._slots.give(held)
 
     assert await reading == [entry.payload for entry in log.entries[:2]]
+
+
+def test_a_reader_joins_the_edge_near_the_mark_and_leaves_it_only_far_behind() -> None:
+    edge, mark = LiveEdge(), 100_000
+    assert not edge.at(mark - JOIN_LIVE_EDGE_ENTRIES - 1, mark)  # catching up
+    assert edge.at(mark - JOIN_LIVE_EDGE_ENTRIES, mark)  # reached it
+    assert edge.at(mark - LEAVE_LIVE_EDGE_ENTRIES, mark)  # fell behind, but not far: still live
+    assert not edge.at(mark - LEAVE_LIVE_EDGE_ENTRIES - 1, mark)  # far behind: catching up again
+    assert not edge.at(mark - JOIN_LIVE_EDGE_ENTRIES - 1, mark)
+    assert edge.at(mark, mark)
