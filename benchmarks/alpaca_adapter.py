@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -116,18 +117,13 @@ def sdk_submit(client: AlpacaClient, run: str, count: int) -> dict[str, float]:
     drift falls on both alike."""
     from execution_server.brokers.alpaca.mapping import order_request_for
 
-    sessions = both_sessions(client)
-    spent = dict.fromkeys(sessions, 0.0)
-    block = 100
-    for first in range(0, count, block):
-        for name, session in sessions.items():
-            client._trading._session = session
-            requests_ = [order_request_for(an_order(f"{run}-{name}", n)) for n in range(first, min(first + block, count))]
-            started = time.process_time()
-            for request in requests_:
-                client._trading.submit_order(request)
-            spent[name] += time.process_time() - started
-    client._trading._session = sessions["ApiSession"]
+    spent: dict[str, float] = {}
+    for name, first, size in alternating(client, count):
+        requests_ = [order_request_for(an_order(f"{run}-{name}", n)) for n in range(first, first + size)]
+        started = time.process_time()
+        for request in requests_:
+            client._trading.submit_order(request)
+        spent[name] = spent.get(name, 0.0) + time.process_time() - started
     return {name: total / count * 1e6 for name, total in spent.items()}
 
 
@@ -144,16 +140,24 @@ def both_sessions(client: AlpacaClient) -> dict[str, requests.Session]:
 
 async def sessions_compared(client: AlpacaClient, fills: Fills, run: str, count: int, concurrency: int) -> dict[str, float]:
     """The adapter's CPU µs per order with each session, in alternating blocks of 100 orders."""
-    sessions = both_sessions(client)
-    spent = dict.fromkeys(sessions, 0.0)
-    block = 100
-    for first in range(0, count, block):
-        for name, session in sessions.items():
-            client._trading._session = session
-            cpu, _ = await adapter_run(client, fills, f"{run}-{name}-{first}", min(block, count - first), concurrency)
-            spent[name] += cpu * min(block, count - first)
-    client._trading._session = sessions["ApiSession"]
+    spent: dict[str, float] = {}
+    for name, first, size in alternating(client, count):
+        cpu, _ = await adapter_run(client, fills, f"{run}-{name}-{first}", size, concurrency)
+        spent[name] = spent.get(name, 0.0) + cpu * size
     return {name: total / count for name, total in spent.items()}
+
+
+def alternating(client: AlpacaClient, count: int, block: int = 100) -> Iterator[tuple[str, int, int]]:
+    """(session name, first order, orders) for each block of `count` orders, the sessions taking
+    turns on the client; the adapter's ApiSession is back in place at the end."""
+    sessions = both_sessions(client)
+    try:
+        for first in range(0, count, block):
+            for name, session in sessions.items():
+                client._trading._session = session
+                yield name, first, min(block, count - first)
+    finally:
+        client._trading._session = sessions["ApiSession"]
 
 
 async def main(orders: int, repeat: int) -> None:
