@@ -8,8 +8,8 @@ cut PlaceOrder from 500 to under 200 answered a second, and some calls ended CAN
 the sends of readers that are behind sharing a few slots, at most that many are queued at
 once, the order path keeps its pace, and those readers still get every spare turn.
 
-A reader at the live edge does not take a slot: it sends at most once per commit (or per
-batch interval), and its delay is the one that counts.
+A reader at the live edge (LiveEdge, below) does not take a slot: it sends at most once per
+commit (or per batch interval), and its delay is the one that counts.
 
 A send that has not completed after `stall_seconds` is waiting on its client (HTTP/2 flow
 control: the client is not reading), not on the loop. Its slot is taken back for the next in
@@ -127,4 +127,3 @@ class LiveEdge:
         behind = high_water_mark - sequence
         self.live = behind <= (LEAVE_LIVE_EDGE_ENTRIES if self.live else JOIN_LIVE_EDGE_ENTRIES)
         return self.live
-
