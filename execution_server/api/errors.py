@@ -29,6 +29,10 @@ R = TypeVar("R")
 
 _MAX_VIOLATIONS = 32  # a repeated field of many bad values is named a bounded number of times
 
+class FailedPrecondition(Exception):
+    """A valid request that the state of things forbids now, where no domain error says so."""
+
+
 # Exception type → (gRPC code, google.rpc code). Order matters: the first match wins.
 STATUS_OF: list[tuple[type[BaseException], grpc.StatusCode, int]] = [
     (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
@@ -40,6 +44,7 @@ STATUS_OF: list[tuple[type[BaseException], grpc.StatusCode, int]] = [
     # Reached by Reconcile with repair, when the broker reports what the order cannot take.
     (InvalidTransition, grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
     (InvalidFill, grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
+    (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
     (BrokerUnavailable, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
     (BrokerError, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
     (StoreUnavailable, grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),

@@ -10,13 +10,15 @@ import grpc
 from execution.v1 import simulator_pb2 as pb
 from execution.v1 import simulator_pb2_grpc
 from execution_server.api.validation import InvalidRequest, out_of_bounds
-from execution_server.api.errors import translate_errors
+from execution_server.api.errors import FailedPrecondition, translate_errors
 from execution_server.audit.entry import by_caller
 from execution_server.audit.trail import AuditTrail
 from execution_server.brokers.base import CancelRefused
 from execution_server.brokers.simulated import SimulatedBroker
+from execution_server.brokers.simulated.engine import UnknownAtBroker
 from execution_server.domain.money import InvalidDecimal, format_decimal, parse_decimal
 from execution_server.domain.quoting import excerpt
+from execution_server.oms.errors import OrderNotFound
 
 
 class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
@@ -79,7 +81,11 @@ class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
             raise InvalidRequest([("broker_order_id", "required")])
         try:
             self._broker.cancel_behind_back(request.broker_order_id)
-        except (LookupError, ValueError, CancelRefused) as error:
+        except UnknownAtBroker:
+            raise OrderNotFound(f"{excerpt(request.broker_order_id)} at the simulated broker") from None
+        except CancelRefused as refused:  # known, but no longer open
+            raise FailedPrecondition(refused.reason) from None
+        except (LookupError, ValueError) as error:
             problem = f"no open order {excerpt(request.broker_order_id)} ({type(error).__name__})"
             raise InvalidRequest([("broker_order_id", problem)]) from None
         await self._audit.record(by_caller("CancelAtBroker", {"broker_order_id": request.broker_order_id}))

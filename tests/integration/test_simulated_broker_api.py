@@ -271,6 +271,25 @@ async def test_a_cancel_of_a_filled_order_is_a_failed_precondition(client) -> No
     assert (await client.get(order.order_id)).status == pb.ORDER_STATUS_FILLED
 
 
+async def test_cancel_at_broker_of_an_unknown_broker_order_is_not_found(client) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await client.simulator.CancelAtBroker(sim.CancelAtBrokerRequest(broker_order_id="sim-no-such-order"))
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "sim-no-such-order" in refused.value.details()
+
+
+async def test_cancel_at_broker_of_a_filled_order_is_a_failed_precondition_and_changes_nothing(client) -> None:
+    await set_price(client, "100")
+    order = await client.place()
+    await settled(client, order.order_id, pb.ORDER_STATUS_FILLED)
+    filled = await client.get(order.order_id)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await client.simulator.CancelAtBroker(sim.CancelAtBrokerRequest(broker_order_id=filled.broker_order_id))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "filled" in refused.value.details().lower()
+    assert (await client.get(order.order_id)).status == pb.ORDER_STATUS_FILLED
+
+
 # --- where limits fill and stops trigger ---
 
 

@@ -48,6 +48,11 @@ SESSION_CLOSE_REASON = "expired at session close"
 _ONCE = (TimeInForce.IOC, TimeInForce.FOK)
 
 
+class UnknownAtBroker(CancelRefused):
+    """The broker has no order of that id (a cancel of one it has, but closed, is a plain
+    CancelRefused)."""
+
+
 class MatchingEngine:
     """Decides what each command does and records it in the ledger as facts."""
 
@@ -123,7 +128,7 @@ class MatchingEngine:
         """Cancel what is still open, or raise CancelRefused (unknown or already closed)."""
         order = self.ledger.orders.get(order_id)
         if order is None:
-            raise CancelRefused(f"unknown order {order_id}")
+            raise UnknownAtBroker(f"unknown order {order_id}")
         if not order.is_open:
             raise CancelRefused(f"order {order_id} is already {order.broker_status}")
         return [self.ledger.apply(Closed(order_id, reason, CANCELED, at, silent))]
