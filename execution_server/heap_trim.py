@@ -14,11 +14,12 @@ Where the C library has no malloc_trim (musl, macOS), nothing runs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import ctypes.util
 import logging
 from collections.abc import Callable
+
+from execution_server.background import cancelled
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,7 @@ class HeapTrim:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancelled(task)
 
     async def _run(self) -> None:
         while True:

@@ -5,8 +5,9 @@ every RPC and stream waiting on the loop waited too."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
+
+from execution_server.background import cancelled
 
 INTERVAL_SECONDS = 0.25
 
@@ -29,7 +30,4 @@ class LoopLagMonitor:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancelled(task)
