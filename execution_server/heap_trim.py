@@ -55,7 +55,6 @@ class HeapTrim:
         self._look_seconds = look_seconds
         self._peak = self._last = open_streams()
         self._task: asyncio.Task[None] | None = None
-        self.trims = 0
 
     def due(self) -> bool:
         """One look: whether to trim now (and if so, the peak starts again from here)."""
@@ -81,5 +80,4 @@ class HeapTrim:
             if self.due():
                 # On a thread: it walks the heap, and holds malloc's lock meanwhile, not the loop.
                 await asyncio.to_thread(self._trim)
-                self.trims += 1
                 log.debug("streams closed: their memory given back to the system")

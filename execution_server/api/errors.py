@@ -29,6 +29,7 @@ R = TypeVar("R")
 
 _MAX_VIOLATIONS = 32  # a repeated field of many bad values is named a bounded number of times
 
+
 class FailedPrecondition(Exception):
     """A valid request that the state of things forbids now, where no domain error says so."""
 

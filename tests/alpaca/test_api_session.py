@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import MarketOrderRequest
@@ -47,9 +48,9 @@ def test_a_wrong_key_is_refused_so_the_keys_travel_in_alpaca_pys_headers(emulato
     client = TradingClient(ALPACA_KEY, "not-the-secret", paper=True, raw_data=True, url_override=emulator.rest_url)
     client._retry = 0
     client._session = ApiSession(emulator.rest_url, (1.0, 5.0))
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(APIError) as refused:
         client.get_account()
-    assert getattr(refused.value, "status_code", None) == 401
+    assert refused.value.status_code == 401
 
 
 @pytest.mark.parametrize("extra", [{}, {"allow_redirects": True}, {"stream": True}],

@@ -15,7 +15,7 @@ from execution.v1 import execution_pb2 as pb
 from execution_server.api.send_slots import JOIN_LIVE_EDGE_ENTRIES, LEAVE_LIVE_EDGE_ENTRIES, LiveEdge
 from execution_server.api.servicer import ExecutionServicer
 from execution_server.events.fanout import Fanout
-from tests.events.fanout_kit import HANG_GUARD_SECONDS, InMemoryLog, Writer
+from tests.events.fanout_kit import InMemoryLog, Writer, take
 
 NEVER = 3600.0  # no send is ever taken back as stalled
 
@@ -29,8 +29,7 @@ def _servicer(fanout: Fanout) -> ExecutionServicer:
 async def _next_payloads(servicer: ExecutionServicer, after: int, count: int) -> list[bytes]:
     messages = servicer.StreamOrderUpdates(pb.StreamOrderUpdatesRequest(after_sequence=after), None)  # type: ignore[arg-type]
     try:
-        async with asyncio.timeout(HANG_GUARD_SECONDS):
-            return [await anext(messages) for _ in range(count)]
+        return await take(messages, count)  # type: ignore[arg-type]
     finally:
         await messages.aclose()
 
