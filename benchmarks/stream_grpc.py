@@ -71,7 +71,7 @@ from execution_server.api.convert import encode_update
 from execution_server.app import Application, tune_collector
 from execution_server.config import ReconcileConfig, Settings, SimulatorConfig, StreamConfig
 from execution_server.domain.events import OrderUpdate
-from execution_server.store import repository
+from execution_server.store import bulk, repository
 from execution_server.store.transaction import Transaction
 
 STREAM_METHOD = "/execution.v1.ExecutionService/StreamOrderUpdates"
@@ -331,7 +331,9 @@ async def prefill(app_settings: Settings, templates: Sequence[OrderUpdate], coun
         )
         for batch in iter(lambda: list(itertools.islice(copies, 5_000)), []):
             async with app.engine.begin() as conn:
-                await repository.insert_events(conn, batch, [encode_update(update) for update in batch])
+                statements = bulk.Statements(conn.dialect.name)
+                repository.insert_events(statements, batch, [encode_update(update) for update in batch])
+                await statements.run(conn)
     finally:
         await app.engine.dispose()
 

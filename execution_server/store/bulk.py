@@ -1,18 +1,21 @@
-"""One statement for many rows, in as few trips to the driver as it allows.
+"""Statements for many rows, in as few trips to the driver as it allows.
 
-On SQLite the driver (aiosqlite) runs each call on a thread of its own, and a statement executed
-through SQLAlchemy costs three of those hops (cursor, execute, close) plus SQLAlchemy's work per
-statement; a group commit writes four or five tables, so its fixed cost was sixteen hops. Here a
-table's rows go to the driver in a single executemany: the statement is compiled once per
-dialect, and each value passes through its column type's own bind processor, so it is stored
-exactly as SQLAlchemy would store it. The writes join the connection's current transaction
+On SQLite the driver (aiosqlite) runs each call on a thread of its own, and every call is a
+round trip between the event loop and that thread: a statement executed through SQLAlchemy
+costs three of them (cursor, execute, close) plus SQLAlchemy's work per statement. A group
+commit writes up to five tables; here their statements are compiled once per dialect, each
+value passes through its column type's own bind processor (so it is stored exactly as
+SQLAlchemy would store it), and the whole list goes to the driver's thread in one call, which
+runs one executemany per table. The writes join the connection's current transaction
 (SQLite's driver opens it implicitly before the first write; SQLAlchemy commits or rolls back).
 
-Other databases go through SQLAlchemy: asyncpg runs on the event loop, with no hop to save.
+Other databases go through SQLAlchemy, one executemany per table: asyncpg runs on the event
+loop, with no thread to hop to.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -26,31 +29,77 @@ from sqlalchemy.sql.compiler import SQLCompiler
 Row = Mapping[str, Any]
 
 
+class Statements:
+    """Statements with their rows, run in the order they were added; a statement with no rows
+    is no statement. Every row of one statement has the same keys. `dialect` is the name of the
+    database they are for, for statements that are written differently for each."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self._items: list[tuple[Executable, Sequence[Row]]] = []
+
+    def add(self, statement: Executable, rows: Sequence[Row]) -> None:
+        if rows:
+            self._items.append((statement, rows))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def run(self, conn: AsyncConnection) -> None:
+        if not self._items:
+            return
+        dialect = conn.dialect
+        if dialect.name != "sqlite":
+            for statement, rows in self._items:
+                await conn.execute(statement, rows)
+            return
+        work = [_parameters(_prepare(statement, dialect, tuple(rows[0])), rows) for statement, rows in self._items]
+        driver = (await conn.get_raw_connection()).driver_connection
+        try:
+            # One call on aiosqlite's thread for every statement. Its queue is what SQLAlchemy's
+            # own aiosqlite adapter uses for calls aiosqlite has no method for; the cursor is left
+            # to the driver (closing it would cost one more call, and a finished executemany holds
+            # no lock).
+            await driver._execute(_run_all, driver._conn, work)  # type: ignore[union-attr]
+        except _Failed as failed:
+            # Raised as SQLAlchemy raises it (IntegrityError, OperationalError...), so callers
+            # handle one family of errors whichever path ran.
+            lost = dialect.is_disconnect(failed.error, None, None)  # the writer then takes a new connection
+            raise DBAPIError.instance(
+                failed.sql, None, failed.error, dialect.loaded_dbapi.Error, connection_invalidated=lost
+            ) from failed.error
+
+
 async def executemany(conn: AsyncConnection, statement: Executable, rows: Sequence[Row]) -> None:
     """Run `statement` once per row; every row has the same keys."""
-    if not rows:
-        return
-    dialect = conn.dialect
-    if dialect.name != "sqlite":
-        await conn.execute(statement, rows)
-        return
-    prepared = _prepare(statement, dialect, tuple(rows[0]))
-    raw = await conn.get_raw_connection()
+    statements = Statements(conn.dialect.name)
+    statements.add(statement, rows)
+    await statements.run(conn)
+
+
+def _parameters(prepared: _Prepared, rows: Sequence[Row]) -> tuple[str, list[list[Any]]]:
     try:
-        parameters = [prepared.parameters(row) for row in rows]
+        return prepared.sql, [prepared.parameters(row) for row in rows]
     except (TypeError, ValueError) as error:  # a column type refused a value, as SQLAlchemy reports it
         raise StatementError(str(error), prepared.sql, None, error) from error
-    try:
-        # The cursor is left to the driver: closing it would cost one more hop, and a finished
-        # executemany holds no lock.
-        await raw.driver_connection.executemany(prepared.sql, parameters)  # type: ignore[union-attr]
-    except dialect.loaded_dbapi.Error as error:
-        # Raised as SQLAlchemy raises it (IntegrityError, OperationalError...), so callers
-        # handle one family of errors whichever path ran.
-        lost = dialect.is_disconnect(error, None, None)  # the writer then takes a new connection
-        raise DBAPIError.instance(
-            prepared.sql, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
-        ) from error
+
+
+class _Failed(Exception):
+    """A statement the database refused, raised from the driver's thread with its SQL."""
+
+    def __init__(self, sql: str, error: sqlite3.Error) -> None:
+        super().__init__(sql)
+        self.sql = sql
+        self.error = error
+
+
+def _run_all(connection: sqlite3.Connection, work: list[tuple[str, list[list[Any]]]]) -> None:
+    """On the driver's thread: each statement over its rows, in order, stopping at the first refused."""
+    for sql, parameters in work:
+        try:
+            connection.executemany(sql, parameters)
+        except sqlite3.Error as error:
+            raise _Failed(sql, error) from error
 
 
 class _Prepared:

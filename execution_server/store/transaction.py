@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from execution_server.domain.events import Fill, OrderUpdate
 from execution_server.domain.orders import Order
-from execution_server.store import repository
+from execution_server.store import bulk, repository
 from execution_server.store.repository import StoredPosition
 
 
@@ -86,12 +86,12 @@ class PendingWrites:
         table when the unique constraint refuses the batch (store/writer.py)."""
         return self._claimed
 
-    async def flush(self, conn: AsyncConnection, at: datetime) -> None:
-        """Write everything held, parents before children: orders, then fills, then positions."""
-        await repository.insert_orders(conn, list(self._inserted.values()))
-        await repository.update_orders(conn, list(self._updated.values()))
-        await repository.insert_fills(conn, list(self._fills.values()))
-        await repository.save_positions(conn, list(self._positions.values()), at)
+    def write_into(self, statements: bulk.Statements, at: datetime) -> None:
+        """Everything held, parents before children: orders, then fills, then positions."""
+        repository.insert_orders(statements, list(self._inserted.values()))
+        repository.update_orders(statements, list(self._updated.values()))
+        repository.insert_fills(statements, list(self._fills.values()))
+        repository.save_positions(statements, list(self._positions.values()), at)
 
     def _index(self, order: Order) -> None:
         self._by_client_id[order.client_order_id] = order.order_id

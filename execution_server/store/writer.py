@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from execution_server.backoff import Backoff
 from execution_server.domain.events import OrderUpdate
-from execution_server.store import repository
+from execution_server.store import bulk, repository
 from execution_server.store.transaction import Transaction
 
 log = logging.getLogger(__name__)
@@ -171,9 +171,11 @@ class GroupCommitWriter:
                         raise _OperationFailed(index, refused, database=True) from error
                     except Exception as error:
                         raise _OperationFailed(index, error) from error
-                await tx.pending.flush(conn, tx.now)
+                statements = bulk.Statements(conn.dialect.name)
+                tx.pending.write_into(statements, tx.now)
                 payloads = [self._encode(update) for update in tx.updates]  # the one serialisation
-                await repository.insert_events(conn, tx.updates, payloads)
+                repository.insert_events(statements, tx.updates, payloads)
+                await statements.run(conn)
                 reached_commit = True  # what fails from here on is the commit: its outcome is unknown
         except _OperationFailed as failed:
             if failed.database:

@@ -210,10 +210,10 @@ async def test_an_order_whose_write_failed_can_be_placed_again(database_url, tmp
     real_insert = repository.insert_orders
     failures = [OperationalError("INSERT", {}, Exception("disk I/O error"))]
 
-    async def failing_once(conn, orders):
+    def failing_once(statements, orders):
         if failures and orders:
             raise failures.pop()
-        return await real_insert(conn, orders)
+        return real_insert(statements, orders)
 
     async with running(settings) as client:
         monkeypatch.setattr(repository, "insert_orders", failing_once)

@@ -112,3 +112,50 @@ async def test_a_lost_connection_is_reported_as_one(engine: AsyncEngine) -> None
         with pytest.raises(DBAPIError) as lost:
             await bulk.executemany(conn, INSERT_ORDER, _rows("a"))
         assert lost.value.connection_invalidated
+
+
+def _fill(execution_id: str, order_id: str) -> dict[str, object]:
+    return {"execution_id": execution_id, "order_id": order_id, "quantity": Decimal("1"), "price": Decimal("2.5"),
+            "time": T0, "sequence": 9}
+
+
+async def test_statements_run_in_the_order_added_and_on_sqlite_in_one_call_to_the_driver(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.begin() as conn:
+        calls = 0
+        if sqlite:  # each call to aiosqlite's thread goes through its queue
+            driver = (await conn.get_raw_connection()).driver_connection
+            real = driver._execute
+
+            async def counted(*args: object, **kwargs: object) -> object:
+                nonlocal calls
+                calls += 1
+                return await real(*args, **kwargs)
+
+            monkeypatch.setattr(driver, "_execute", counted)
+        statements = bulk.Statements(conn.dialect.name)
+        statements.add(INSERT_ORDER, _rows("a"))
+        statements.add(INSERT_FILL, [])  # no rows: no statement
+        statements.add(INSERT_FILL, [_fill("x-1", "a-1"), _fill("x-2", "a-2")])  # their orders come first
+        assert len(statements) == 2
+        await statements.run(conn)
+        monkeypatch.undo()
+    assert calls == (1 if sqlite else 0)
+    async with engine.connect() as conn:
+        fills = (await conn.execute(select(t.fills.c.execution_id, t.fills.c.price).order_by(t.fills.c.execution_id))).all()
+    assert [tuple(row) for row in fills] == [("x-1", Decimal("2.5")), ("x-2", Decimal("2.5"))]
+    assert len(await _stored(engine, "a")) == 3
+
+
+async def test_a_statement_refused_after_others_ran_is_an_integrity_error_and_the_transaction_keeps_nothing(
+    engine: AsyncEngine,
+) -> None:
+    with pytest.raises(IntegrityError, match="fills"):
+        async with engine.begin() as conn:
+            statements = bulk.Statements(conn.dialect.name)
+            statements.add(INSERT_ORDER, _rows("a"))
+            statements.add(INSERT_FILL, [_fill("x-1", "a-1"), _fill("x-1", "a-2")])  # the same execution twice
+            await statements.run(conn)
+    assert await _stored(engine, "a") == []

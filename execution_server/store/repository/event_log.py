@@ -16,8 +16,8 @@ from execution_server.store.codec import order_from_json, order_to_json
 _INSERT_EVENT = insert(t.order_events)
 
 
-async def insert_events(
-    conn: AsyncConnection, updates: Sequence[OrderUpdate], payloads: Sequence[bytes | None] | None = None
+def insert_events(
+    statements: bulk.Statements, updates: Sequence[OrderUpdate], payloads: Sequence[bytes | None] | None = None
 ) -> None:
     payloads = payloads if payloads is not None else [None] * len(updates)
     rows = [
@@ -38,7 +38,7 @@ async def insert_events(
         }
         for update, payload in zip(updates, payloads, strict=True)
     ]
-    await bulk.executemany(conn, _INSERT_EVENT, rows)
+    statements.add(_INSERT_EVENT, rows)
 
 
 async def events_after(conn: AsyncConnection, after_sequence: int, up_to: int, limit: int) -> list[OrderUpdate]:

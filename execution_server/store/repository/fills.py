@@ -20,7 +20,7 @@ async def fill_exists(conn: AsyncConnection, execution_id: str) -> bool:
     return (await conn.execute(_FILL_EXISTS, {"execution_id": execution_id})).first() is not None
 
 
-async def insert_fills(conn: AsyncConnection, fills: Sequence[tuple[Fill, int]]) -> None:
+def insert_fills(statements: bulk.Statements, fills: Sequence[tuple[Fill, int]]) -> None:
     """Fills, each with the sequence of its "fill" event."""
     rows = [
         {
@@ -33,7 +33,7 @@ async def insert_fills(conn: AsyncConnection, fills: Sequence[tuple[Fill, int]])
         }
         for fill, sequence in fills
     ]
-    await bulk.executemany(conn, _INSERT_FILL, rows)
+    statements.add(_INSERT_FILL, rows)
 
 
 async def execution_ids_of_open_orders(conn: AsyncConnection) -> dict[str, list[str]]:

@@ -27,16 +27,16 @@ _ORDER_BY_CLIENT_ID = select(t.orders).where(t.orders.c.client_order_id == bindp
 
 
 # Batch writes: one executemany per table for a whole group commit (store/transaction.py),
-# through store/bulk.py: on SQLite a single call to the driver each.
+# added to the batch's statements (store/bulk.py: on SQLite one call to the driver for all).
 
 
-async def insert_orders(conn: AsyncConnection, orders: Sequence[tuple[Order, int]]) -> None:
+def insert_orders(statements: bulk.Statements, orders: Sequence[tuple[Order, int]]) -> None:
     """New orders, each with its position (the sequence of its "placed" event)."""
-    await bulk.executemany(conn, _INSERT_ORDER, [order_to_row(order, position) for order, position in orders])
+    statements.add(_INSERT_ORDER, [order_to_row(order, position) for order, position in orders])
 
 
-async def update_orders(conn: AsyncConnection, orders: Sequence[Order]) -> None:
-    await bulk.executemany(conn, _UPDATE_ORDER, [_update_values(order) for order in orders])
+def update_orders(statements: bulk.Statements, orders: Sequence[Order]) -> None:
+    statements.add(_UPDATE_ORDER, [_update_values(order) for order in orders])
 
 
 def _update_values(order: Order) -> dict[str, object]:

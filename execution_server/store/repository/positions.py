@@ -24,7 +24,7 @@ async def load_positions(conn: AsyncConnection) -> list[StoredPosition]:
     ]
 
 
-async def save_positions(conn: AsyncConnection, positions: Sequence[StoredPosition], at: datetime) -> None:
+def save_positions(statements: bulk.Statements, positions: Sequence[StoredPosition], at: datetime) -> None:
     """Insert or overwrite positions by (strategy, symbol), in one statement."""
     if not positions:
         return
@@ -39,7 +39,7 @@ async def save_positions(conn: AsyncConnection, positions: Sequence[StoredPositi
         }
         for position in positions
     ]
-    await bulk.executemany(conn, _upsert_position(conn.dialect.name), rows)
+    statements.add(_upsert_position(statements.dialect), rows)
 
 
 def _upsert_position(dialect: str) -> Insert:
