@@ -6,8 +6,10 @@ costs three of them (cursor, execute, close) plus SQLAlchemy's work per statemen
 commit writes up to five tables; here their statements are compiled once per dialect, each
 value passes through its column type's own bind processor (so it is stored exactly as
 SQLAlchemy would store it), and the whole list goes to the driver's thread in one call, which
-runs one executemany per table. The writes join the connection's current transaction
-(SQLite's driver opens it implicitly before the first write; SQLAlchemy commits or rolls back).
+runs one executemany per table, and the COMMIT when asked. The writes join the connection's
+current transaction (SQLite's driver opens it implicitly before the first write); SQLAlchemy
+commits it, or rolls it back, unless the COMMIT went with them (its own then finds no
+transaction open and costs no trip: store/sqlite_connection.py).
 
 Other databases go through SQLAlchemy, one executemany per table: asyncpg runs on the event
 loop, with no thread to hop to.
@@ -37,6 +39,9 @@ class Statements:
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self._items: list[tuple[Executable, Sequence[Row]]] = []
+        # Set once every statement has run and the COMMIT is being sent: what fails from then
+        # on is the COMMIT, whose outcome may be unknown.
+        self.reached_commit = False
 
     def add(self, statement: Executable, rows: Sequence[Row]) -> None:
         if rows:
@@ -45,7 +50,9 @@ class Statements:
     def __len__(self) -> int:
         return len(self._items)
 
-    async def run(self, conn: AsyncConnection) -> None:
+    async def run(self, conn: AsyncConnection, *, commit: bool = False) -> None:
+        """`commit`: on SQLite, the connection's transaction is committed in the same call to the
+        driver, after the statements; elsewhere the caller commits, as without it."""
         if not self._items:
             return
         dialect = conn.dialect
@@ -60,7 +67,7 @@ class Statements:
             # own aiosqlite adapter uses for calls aiosqlite has no method for; the cursor is left
             # to the driver (closing it would cost one more call, and a finished executemany holds
             # no lock).
-            await driver._execute(_run_all, driver._conn, work)  # type: ignore[union-attr]
+            await driver._execute(self._run_all, driver._conn, work, commit)  # type: ignore[union-attr]
         except _Failed as failed:
             # Raised as SQLAlchemy raises it (IntegrityError, OperationalError...), so callers
             # handle one family of errors whichever path ran.
@@ -68,6 +75,21 @@ class Statements:
             raise DBAPIError.instance(
                 failed.sql, None, failed.error, dialect.loaded_dbapi.Error, connection_invalidated=lost
             ) from failed.error
+
+    def _run_all(self, connection: sqlite3.Connection, work: list[tuple[str, list[list[Any]]]], commit: bool) -> None:
+        """On the driver's thread: each statement over its rows, in order, stopping at the first
+        refused; then the COMMIT if asked."""
+        for sql, parameters in work:
+            try:
+                connection.executemany(sql, parameters)
+            except sqlite3.Error as error:
+                raise _Failed(sql, error) from error
+        if commit:
+            self.reached_commit = True
+            try:
+                _commit(connection)
+            except sqlite3.Error as error:
+                raise _Failed("COMMIT", error) from error
 
 
 async def executemany(conn: AsyncConnection, statement: Executable, rows: Sequence[Row]) -> None:
@@ -93,13 +115,8 @@ class _Failed(Exception):
         self.error = error
 
 
-def _run_all(connection: sqlite3.Connection, work: list[tuple[str, list[list[Any]]]]) -> None:
-    """On the driver's thread: each statement over its rows, in order, stopping at the first refused."""
-    for sql, parameters in work:
-        try:
-            connection.executemany(sql, parameters)
-        except sqlite3.Error as error:
-            raise _Failed(sql, error) from error
+def _commit(connection: sqlite3.Connection) -> None:
+    connection.commit()
 
 
 class _Prepared:

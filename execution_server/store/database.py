@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from execution_server.store import sqlite_connection
+
 
 SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
 
@@ -22,7 +24,7 @@ def create_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL") -> A
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, async_creator=sqlite_connection.connector(url, timeout=30))
         event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, sqlite_synchronous))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)

@@ -175,7 +175,11 @@ class GroupCommitWriter:
                 tx.pending.write_into(statements, tx.now)
                 payloads = [self._encode(update) for update in tx.updates]  # the one serialisation
                 repository.insert_events(statements, tx.updates, payloads)
-                await statements.run(conn)
+                try:
+                    # On SQLite the COMMIT goes to the driver with the statements, in one call.
+                    await statements.run(conn, commit=True)
+                finally:
+                    reached_commit = statements.reached_commit
                 reached_commit = True  # what fails from here on is the commit: its outcome is unknown
         except _OperationFailed as failed:
             if failed.database:

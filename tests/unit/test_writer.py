@@ -213,17 +213,31 @@ async def test_a_failing_hook_after_the_commit_does_not_stop_the_writer(database
     assert calls == ["a", "b"]
 
 
-def _fail_next_commit(engine: object, *, lands: bool) -> None:
+def _fail_next_commit(engine: object, monkeypatch: pytest.MonkeyPatch, *, lands: bool) -> None:
     """The next COMMIT fails as it does when the connection drops with the COMMIT sent: the
     database has committed it (`lands`) or not, and the writer cannot tell which."""
     dialect = engine.sync_engine.dialect  # type: ignore[attr-defined]
+    lost = dialect.loaded_dbapi.OperationalError("the connection was lost during COMMIT")
+    if dialect.name == "sqlite":  # the writer's COMMIT goes to the driver's thread with its statements
+        from execution_server.store import bulk
+
+        commit_there = bulk._commit
+
+        def fail_there(connection: object) -> None:
+            monkeypatch.setattr(bulk, "_commit", commit_there)  # once
+            if lands:
+                commit_there(connection)
+            raise lost
+
+        monkeypatch.setattr(bulk, "_commit", fail_there)
+        return
     commit = dialect.do_commit
 
     def do_commit(dbapi_connection: object) -> None:
         dialect.do_commit = commit  # once
         if lands:
             commit(dbapi_connection)
-        raise dialect.loaded_dbapi.OperationalError("the connection was lost during COMMIT")
+        raise lost
 
     dialect.do_commit = do_commit
 
@@ -233,11 +247,13 @@ async def _logged(engine: object) -> list[tuple[int, str]]:
         return sorted((row.sequence, row.event_type) for row in await conn.execute(select(t.order_events)))
 
 
-async def test_a_commit_that_landed_despite_its_error_counts_as_committed(database_url: str) -> None:
+async def test_a_commit_that_landed_despite_its_error_counts_as_committed(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     published: list = []
     engine, writer = await _writer(database_url, published)
     assert await writer.run(record("a")) == "a"
-    _fail_next_commit(engine, lands=True)
+    _fail_next_commit(engine, monkeypatch, lands=True)
     assert await writer.run(record("b")) == "b"  # the log says it committed: its caller is told so
     assert await writer.run(record("c")) == "c"
     await writer.stop()
@@ -247,7 +263,9 @@ async def test_a_commit_that_landed_despite_its_error_counts_as_committed(databa
     assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (2, "b"), (3, "c")]
 
 
-async def test_a_commit_that_did_not_land_is_rolled_back_and_its_numbers_reused(database_url: str) -> None:
+async def test_a_commit_that_did_not_land_is_rolled_back_and_its_numbers_reused(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     published: list = []
     undone: list[str] = []
     engine, writer = await _writer(database_url, published)
@@ -257,7 +275,7 @@ async def test_a_commit_that_did_not_land_is_rolled_back_and_its_numbers_reused(
         return await record("b")(tx)
 
     assert await writer.run(record("a")) == "a"
-    _fail_next_commit(engine, lands=False)
+    _fail_next_commit(engine, monkeypatch, lands=False)
     failed = await asyncio.gather(writer.run(b), return_exceptions=True)
     assert await writer.run(record("c")) == "c"
     await writer.stop()
@@ -287,7 +305,7 @@ async def test_a_commit_in_doubt_never_has_its_numbers_reused(
     published: list = []
     engine, writer = await _writer(database_url, published)
     assert await writer.run(record("a")) == "a"
-    _fail_next_commit(engine, lands=True)
+    _fail_next_commit(engine, monkeypatch, lands=True)
     monkeypatch.setattr(repository, "has_event", unreachable)
     failed = await asyncio.gather(writer.run(record("b")), return_exceptions=True)
     monkeypatch.undo()
