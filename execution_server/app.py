@@ -186,6 +186,7 @@ class Application:
             halt=self.risk.halt if settings.reconcile.halt_on_unexplained else None,
             history=settings.reconcile.history,
             on_report=self.observability.reconciled,
+            on_failure=self.observability.reconcile_failed,
         )
         self._to_release.append(self.reconciler.stop)
         background = self._background_tasks()

@@ -82,7 +82,7 @@ class ServiceMetrics:
             "execution_writer_batch_duration_seconds", "Time one batch took, from its first statement to its COMMIT.",
             buckets=LATENCY_BUCKETS, registry=r)
         self.reconcile_runs = Counter(
-            "execution_reconcile_runs", "Reconciliation runs, by trigger and result (clean, discrepancies).",
+            "execution_reconcile_runs", "Reconciliation runs, by trigger and result (clean, discrepancies, failed: the broker or the store failed it).",
             ("trigger", "result"), registry=r)
         self.reconcile_discrepancies = Counter(
             "execution_reconcile_discrepancies", "Discrepancies reconciliation found, by kind.", ("kind",), registry=r)

@@ -59,6 +59,11 @@ class Observability:
         for discrepancy in report.result.discrepancies:
             metrics.child(metrics.reconcile_discrepancies, discrepancy.kind.name).inc()
 
+    def reconcile_failed(self, trigger: str) -> None:
+        """A run that ended in an error (the broker unreachable, the store refusing): no report."""
+        if self.metrics is not None:
+            self.metrics.child(self.metrics.reconcile_runs, trigger, "failed").inc()
+
     def watch(
         self, *, subscribers: Callable[[], int], reader_lag: Callable[[], tuple[int, int]],
         sequence: Callable[[], int], stream_connected: Callable[[], bool], kill_switch: Callable[[], bool],

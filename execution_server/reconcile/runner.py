@@ -77,8 +77,10 @@ class ReconcileRunner:
         halt: Callable[[str], None] | None = None,
         history: int = 100,
         on_report: Callable[[ReconcileReport], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self._on_report = on_report  # each completed run, for the metrics
+        self._on_failure = on_failure  # the trigger of each run that failed (the broker, the store), likewise
         self._broker = broker
         self._engine = engine
         self._writer = writer
@@ -99,6 +101,14 @@ class ReconcileRunner:
         applied, with later events held until the run is done. An order or symbol that events
         moved while the broker was being read is left for the next run: its difference may be
         one the snapshot did, or did not, include."""
+        try:
+            return await self._run(repair=repair, trigger=trigger)
+        except Exception:
+            if self._on_failure is not None:
+                self._on_failure(trigger)
+            raise
+
+    async def _run(self, *, repair: bool, trigger: str) -> ReconcileReport:
         # Read here, in the caller's task: the writer that records it runs in its own.
         audited = by_caller("Reconcile", {"repair": True}) if repair and trigger == OPERATOR_TRIGGER else None
         async with self._lock:

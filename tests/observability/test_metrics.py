@@ -13,6 +13,9 @@ import pytest
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import risk_pb2
 from execution.v1 import simulator_pb2 as sim
+from execution_server.brokers.base import BrokerUnavailable
+from execution_server.brokers.factory import build_broker
+from execution_server.brokers.simulated import SimulatedBroker
 from execution_server.config import MetricsConfig
 from execution_server.observability.metrics import REJECT_CATEGORIES
 from tests.harness import Client, running, settings_for
@@ -149,3 +152,33 @@ async def test_a_taken_metrics_port_stops_start_up(database_url: str, tmp_path: 
         with pytest.raises(OSError):
             async with running(settings):
                 pass
+
+
+class UnreachableBroker(SimulatedBroker):
+    """The simulated broker, whose positions cannot be read while `down` (a reconciliation's
+    first request to the broker)."""
+
+    down = False
+
+    async def positions(self):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise BrokerUnavailable("the broker is unreachable")
+        return await super().positions()
+
+
+async def test_a_reconciliation_that_fails_is_counted_as_failed(database_url: str, tmp_path: Path) -> None:
+    settings = metrics_on(database_url, tmp_path)
+    broker = build_broker(settings)
+    broker.__class__ = UnreachableBroker
+    async with running(settings, broker=broker) as client:
+        port = client.app.metrics_port
+        before, _ = await scrape(port)
+        broker.down = True
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await client.execution.Reconcile(pb.ReconcileRequest())
+        assert failed.value.code() is grpc.StatusCode.UNAVAILABLE
+        broker.down = False
+        await client.execution.Reconcile(pb.ReconcileRequest())
+        after, _ = await scrape(port)
+        assert moved(before, after, "execution_reconcile_runs_total", trigger="rpc", result="failed") == 1
+        assert moved(before, after, "execution_reconcile_runs_total", trigger="rpc", result="clean") == 1
