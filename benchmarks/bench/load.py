@@ -17,6 +17,8 @@ from typing import Any
 
 import grpc
 
+from benchmarks.bench import machine
+
 WORKERS = 2
 
 
@@ -77,6 +79,9 @@ class Result:
     calls: int
     failed: int
     client_cpu: list[float]  # cores used by each load process
+    # The server's CPU time over the whole phase (warm-up too), per call at the measured rate;
+    # None when the server's process was not named.
+    server_cpu_ms_per_call: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -107,16 +112,20 @@ class LoadPool:
 
     async def closed_loop(
         self, address: str, method: str, requests: Sequence[bytes], concurrency: int, seconds: float,
-        warm_up: float = 1.0,
+        warm_up: float = 1.0, server_pid: int | None = None,
     ) -> Result:
         shares = [concurrency // self.workers + (1 if i < concurrency % self.workers else 0) for i in range(self.workers)]
         shares = [share for share in shares if share]
         start_at = time.time() + 0.5
+        cpu_before = machine.cpu_seconds(server_pid) if server_pid else 0.0
         parts = await asyncio.gather(*(
             self.submit(closed_loop, address, method, list(requests), share, start_at, warm_up, seconds)
             for share in shares
         ))
+        # Includes the half second before the start and the connection set-up: slightly high.
+        server_cpu = machine.cpu_seconds(server_pid) - cpu_before if server_pid else None
         latencies = sorted(value for part in parts for value in part["latencies"])
+        calls_over_phase = len(latencies) / seconds * (warm_up + seconds)
         return Result(
             calls_per_second=len(latencies) / seconds,
             p50_ms=percentile(latencies, 0.5) * 1000,
@@ -125,4 +134,5 @@ class LoadPool:
             calls=len(latencies),
             failed=sum(part["failed"] for part in parts),
             client_cpu=[round(part["client_cpu"], 2) for part in parts],
+            server_cpu_ms_per_call=server_cpu / calls_over_phase * 1000 if server_cpu is not None and latencies else None,
         )

@@ -59,7 +59,7 @@ class Run:
             bare = await self.bare()
             request = b"r" * self.sizes["PlaceOrderRequest"]
             self._unary[concurrency] = await self.load.closed_loop(
-                bare.address, servers.BARE_UNARY, [request], concurrency, self.seconds, self.warm_up)
+                bare.address, servers.BARE_UNARY, [request], concurrency, self.seconds, self.warm_up, bare.pid)
             self.details[f"bare unary c{concurrency}"] = self._unary[concurrency].as_dict()
         return self._unary[concurrency]
 

@@ -32,7 +32,10 @@ def latency_figures(run: Run, scenario: str, result: Result, baseline: Result | 
 
 async def bare(run: Run) -> None:
     for concurrency in CONCURRENCIES:
-        latency_figures(run, f"bare unary c{concurrency}", await run.bare_unary(concurrency))
+        result = await run.bare_unary(concurrency)
+        latency_figures(run, f"bare unary c{concurrency}", result)
+        if result.server_cpu_ms_per_call is not None:
+            run.add(Figure(f"bare unary c{concurrency}", "server CPU per call", result.server_cpu_ms_per_call, "ms"))
 
 
 async def place_order(run: Run) -> None:
@@ -44,7 +47,7 @@ async def place_order(run: Run) -> None:
             for concurrency in CONCURRENCIES:
                 baseline = await run.bare_unary(concurrency)
                 result = await run.load.closed_loop(
-                    server.address, PLACE_ORDER, REQUESTS, concurrency, run.seconds, run.warm_up)
+                    server.address, PLACE_ORDER, REQUESTS, concurrency, run.seconds, run.warm_up, server.pid)
                 _record(run, database, concurrency, result, baseline)
 
 
@@ -53,5 +56,9 @@ def _record(run: Run, database: str, concurrency: int, result: Result, baseline:
     run.details[name] = result.as_dict()
     targets = {"calls_per_second": THROUGHPUT_TARGET[database]} if concurrency == 50 else {"p50_ms": P50_TARGET}
     latency_figures(run, name, result, baseline, **targets)
+    if result.server_cpu_ms_per_call is not None and baseline.server_cpu_ms_per_call:
+        # Where the time goes: the server's CPU per order against the bare server's per call.
+        run.add(Figure(name, "server CPU per call", result.server_cpu_ms_per_call, "ms",
+                       baseline=baseline.server_cpu_ms_per_call, baseline_name="bare unary"))
     if result.failed:
         run.add(Figure(name, "failed calls", result.failed, "calls", note="should be 0"))
