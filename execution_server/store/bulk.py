@@ -56,6 +56,9 @@ class Statements:
         if not self._items:
             return
         dialect = conn.dialect
+        if dialect.driver == "asyncpg":
+            await self._run_on_asyncpg(conn)
+            return
         if dialect.name != "sqlite":
             for statement, rows in self._items:
                 await conn.execute(statement, rows)
@@ -75,6 +78,25 @@ class Statements:
             raise DBAPIError.instance(
                 failed.sql, None, failed.error, dialect.loaded_dbapi.Error, connection_invalidated=lost
             ) from failed.error
+
+    async def _run_on_asyncpg(self, conn: AsyncConnection) -> None:
+        """Each statement as one executemany through SQLAlchemy's asyncpg adapter itself: it
+        opens the transaction (BEGIN, before the first statement, as for any other) and
+        translates asyncpg's errors; what is left out is SQLAlchemy's execution of a statement
+        around it (its compiled cache, every row's parameters built again, its result), most of
+        a batch's own cost at concurrency 1."""
+        dialect = conn.dialect
+        work = [_parameters(_prepare(statement, dialect, tuple(rows[0])), rows) for statement, rows in self._items]
+        adapted = (await conn.get_raw_connection()).dbapi_connection
+        cursor = adapted.cursor()  # type: ignore[union-attr]
+        for sql, parameters in work:
+            try:
+                await cursor._executemany(sql, parameters)
+            except dialect.loaded_dbapi.Error as error:
+                lost = dialect.is_disconnect(error, adapted, None)  # the writer then takes a new connection
+                raise DBAPIError.instance(
+                    sql, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
+                ) from error
 
     def _run_all(self, connection: sqlite3.Connection, work: list[tuple[str, list[list[Any]]]], commit: bool) -> None:
         """On the driver's thread: each statement over its rows, in order, stopping at the first
