@@ -11,8 +11,10 @@ current transaction (SQLite's driver opens it implicitly before the first write)
 commits it, or rolls it back, unless the COMMIT went with them (its own then finds no
 transaction open and costs no trip: store/sqlite_connection.py).
 
-Other databases go through SQLAlchemy, one executemany per table: asyncpg runs on the event
-loop, with no thread to hop to.
+On PostgreSQL (asyncpg, on the event loop: no thread to hop to) each statement is one
+executemany handed to SQLAlchemy's asyncpg adapter directly, parameters prepared the same way:
+one round trip each, without SQLAlchemy's execution of a statement around it. Other drivers
+go through SQLAlchemy, one executemany per table.
 """
 
 from __future__ import annotations
