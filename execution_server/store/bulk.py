@@ -58,14 +58,17 @@ class Statements:
         if not self._items:
             return
         dialect = conn.dialect
-        if dialect.driver == "asyncpg":
+        if dialect.name == "sqlite":
+            await self._run_on_sqlite(conn, commit)
+        elif dialect.driver == "asyncpg":
             await self._run_on_asyncpg(conn)
-            return
-        if dialect.name != "sqlite":
+        else:
             for statement, rows in self._items:
                 await conn.execute(statement, rows)
-            return
-        work = [_parameters(_prepare(statement, dialect, tuple(rows[0])), rows) for statement, rows in self._items]
+
+    async def _run_on_sqlite(self, conn: AsyncConnection, commit: bool) -> None:
+        dialect = conn.dialect
+        work = self._work(dialect)
         driver = (await conn.get_raw_connection()).driver_connection
         try:
             # One call on aiosqlite's thread for every statement. Its queue is what SQLAlchemy's
@@ -74,12 +77,8 @@ class Statements:
             # no lock).
             await driver._execute(self._run_all, driver._conn, work, commit)  # type: ignore[union-attr]
         except _Failed as failed:
-            # Raised as SQLAlchemy raises it (IntegrityError, OperationalError...), so callers
-            # handle one family of errors whichever path ran.
-            lost = dialect.is_disconnect(failed.error, None, None)  # the writer then takes a new connection
-            raise DBAPIError.instance(
-                failed.sql, None, failed.error, dialect.loaded_dbapi.Error, connection_invalidated=lost
-            ) from failed.error
+            lost = dialect.is_disconnect(failed.error, None, None)
+            raise _as_sqlalchemy_error(dialect, failed.sql, failed.error, lost=lost) from failed.error
 
     async def _run_on_asyncpg(self, conn: AsyncConnection) -> None:
         """Each statement as one executemany through SQLAlchemy's asyncpg adapter itself: it
@@ -88,17 +87,19 @@ class Statements:
         around it (its compiled cache, every row's parameters built again, its result), most of
         a batch's own cost at concurrency 1."""
         dialect = conn.dialect
-        work = [_parameters(_prepare(statement, dialect, tuple(rows[0])), rows) for statement, rows in self._items]
+        work = self._work(dialect)
         adapted = (await conn.get_raw_connection()).dbapi_connection
         cursor = adapted.cursor()  # type: ignore[union-attr]
         for sql, parameters in work:
             try:
                 await cursor._executemany(sql, parameters)
             except dialect.loaded_dbapi.Error as error:
-                lost = dialect.is_disconnect(error, adapted, None)  # the writer then takes a new connection
-                raise DBAPIError.instance(
-                    sql, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
-                ) from error
+                lost = dialect.is_disconnect(error, adapted, None)
+                raise _as_sqlalchemy_error(dialect, sql, error, lost=lost) from error
+
+    def _work(self, dialect: Dialect) -> list[tuple[str, list[list[Any]]]]:
+        """Each statement's SQL for `dialect` and its rows as positional parameters."""
+        return [_parameters(_prepare(statement, dialect, tuple(rows[0])), rows) for statement, rows in self._items]
 
     def _run_all(self, connection: sqlite3.Connection, work: list[tuple[str, list[list[Any]]]], commit: bool) -> None:
         """On the driver's thread: each statement over its rows, in order, stopping at the first
@@ -116,11 +117,11 @@ class Statements:
                 raise _Failed("COMMIT", error) from error
 
 
-async def executemany(conn: AsyncConnection, statement: Executable, rows: Sequence[Row]) -> None:
-    """Run `statement` once per row; every row has the same keys."""
-    statements = Statements(conn.dialect.name)
-    statements.add(statement, rows)
-    await statements.run(conn)
+def _as_sqlalchemy_error(dialect: Dialect, sql: str, error: Exception, *, lost: bool) -> DBAPIError:
+    """A driver's error as SQLAlchemy raises it (IntegrityError, OperationalError...), so that
+    callers handle one family of errors whichever path ran; `lost`: the connection is gone, and
+    the writer then takes a new one."""
+    return DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost)
 
 
 def _parameters(prepared: _Prepared, rows: Sequence[Row]) -> tuple[str, list[list[Any]]]:

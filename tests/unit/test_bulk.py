@@ -1,5 +1,5 @@
-"""store/bulk.py: rows go to the driver in one call, stored exactly as SQLAlchemy stores them,
-and its errors are SQLAlchemy's."""
+"""store/bulk.py: a batch's rows go to the driver in one call, stored exactly as SQLAlchemy
+stores them, and its errors are SQLAlchemy's."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from execution_server.domain.orders import OrderStatus
 from execution_server.store import bulk
@@ -30,6 +30,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await upgrade_to_head(engine)
     yield engine
     await engine.dispose()
+
+
+async def _executemany(conn: AsyncConnection, statement: object, rows: list[dict[str, object]]) -> None:
+    """One statement's rows through bulk.Statements, as a batch of one table."""
+    statements = bulk.Statements(conn.dialect.name)
+    statements.add(statement, rows)  # type: ignore[arg-type]
+    await statements.run(conn)
 
 
 def _rows(prefix: str) -> list[dict[str, object]]:
@@ -56,7 +63,7 @@ async def _stored(engine: AsyncEngine, prefix: str) -> list[tuple[object, ...]]:
 
 async def test_rows_are_stored_as_sqlalchemy_stores_them(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await bulk.executemany(conn, INSERT_ORDER, _rows("a"))
+        await _executemany(conn, INSERT_ORDER, _rows("a"))
         await conn.execute(INSERT_ORDER, _rows("b"))
     assert await _stored(engine, "a") == await _stored(engine, "b")
     async with engine.connect() as conn:
@@ -69,7 +76,7 @@ async def test_rows_are_stored_as_sqlalchemy_stores_them(engine: AsyncEngine) ->
 async def test_writes_belong_to_the_connection_s_transaction(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         async with conn.begin() as transaction:
-            await bulk.executemany(conn, INSERT_ORDER, _rows("a"))
+            await _executemany(conn, INSERT_ORDER, _rows("a"))
             await transaction.rollback()
     assert await _stored(engine, "a") == []
 
@@ -78,27 +85,27 @@ async def test_a_broken_constraint_is_sqlalchemy_s_integrity_error_and_keeps_not
     rows = _rows("a")
     with pytest.raises(IntegrityError):
         async with engine.begin() as conn:
-            await bulk.executemany(conn, INSERT_ORDER, [rows[0], rows[1], rows[0]])
+            await _executemany(conn, INSERT_ORDER, [rows[0], rows[1], rows[0]])
     assert await _stored(engine, "a") == []
 
 
 async def test_a_value_its_column_refuses_is_a_statement_error_naming_it(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await bulk.executemany(conn, INSERT_ORDER, _rows("a")[:1])
+        await _executemany(conn, INSERT_ORDER, _rows("a")[:1])
     fill = {"execution_id": "x-1", "order_id": "a-1", "quantity": Decimal("1"), "price": Decimal("1"), "sequence": 5}
     with pytest.raises(StatementError, match="naive datetime"):
         async with engine.begin() as conn:
-            await bulk.executemany(conn, INSERT_FILL, [{**fill, "time": datetime(2026, 1, 2)}])
+            await _executemany(conn, INSERT_FILL, [{**fill, "time": datetime(2026, 1, 2)}])
     with pytest.raises(StatementError, match="money columns take Decimal"):
         async with engine.begin() as conn:
-            await bulk.executemany(conn, INSERT_FILL, [{**fill, "time": T0, "price": 1.5}])
+            await _executemany(conn, INSERT_FILL, [{**fill, "time": T0, "price": 1.5}])
     async with engine.connect() as conn:
         assert (await conn.execute(select(t.fills))).all() == []
 
 
 async def test_no_rows_is_no_statement(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await bulk.executemany(conn, INSERT_ORDER, [])
+        await _executemany(conn, INSERT_ORDER, [])
     assert await _stored(engine, "") == []
 
 
@@ -110,7 +117,7 @@ async def test_a_lost_connection_is_reported_as_one(engine: AsyncEngine) -> None
     async with engine.connect() as conn:
         await _lose((await conn.get_raw_connection()).driver_connection)
         with pytest.raises(DBAPIError) as lost:
-            await bulk.executemany(conn, INSERT_ORDER, _rows("a"))
+            await _executemany(conn, INSERT_ORDER, _rows("a"))
         assert lost.value.connection_invalidated
 
 

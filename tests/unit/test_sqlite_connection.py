@@ -5,6 +5,7 @@ suite runs on: these are the SQLite driver's calls."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,7 +77,7 @@ async def test_a_closed_connection_still_says_so(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         driver = await _driver(conn)
         await driver._execute(driver._conn.close)  # the sqlite3 handle, closed under the pool's feet
-        with pytest.raises(Exception, match="closed"):
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             await driver.commit()
         await conn.invalidate()
 
