@@ -196,6 +196,7 @@ class Application:
                 self.orders, self.book, self.reconciler, self.fanout, self.broker.account,
                 batch_interval=settings.stream.batch_interval_seconds,
                 catch_up_send_slots=settings.stream.catch_up_send_slots,
+                catch_up_share=settings.stream.catch_up_share,
             ),
             RISK_SERVICE: RiskServicer(self.risk, self.audit),
         }

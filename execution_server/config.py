@@ -118,6 +118,10 @@ class StreamConfig:
     # take turns): bounds what catching-up readers queue on the event loop ahead of orders. A
     # send stalled on its client for 20 ms gives its slot up (api/send_slots.py).
     catch_up_send_slots: Annotated[int, Field(ge=1)] = 16
+    # While orders flow, the share of each 10 ms that subscribers that are behind may send in
+    # (all of it while nothing is committed): what a replay or a reader that never reads may take
+    # from live work (api/catch_up_pace.py). 1 turns the pace off.
+    catch_up_share: Annotated[float, Field(gt=0, le=1)] = 0.1
 
 
 def _metrics_address(value: Any) -> str | None:

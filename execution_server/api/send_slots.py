@@ -15,6 +15,10 @@ A send that has not completed after `stall_seconds` is waiting on its client (HT
 control: the client is not reading), not on the loop. Its slot is taken back for the next in
 line, so a stalled reader never holds up the others; its own send completes whenever its
 client reads again.
+
+Slots bound how many of those sends are queued at once, not how often they go; with a Pace
+(catch_up_pace.py) the gate is also shut for part of each period while the service is live,
+so that readers that are behind use at most a share of the loop.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
+
+from execution_server.api.catch_up_pace import Pace
 
 # A send not done by then waits on its client. 50 ms was too long: 200 readers stalled on their
 # clients each held a slot that long once, and readers catching up beside them got 1,592 updates
@@ -34,7 +41,13 @@ class SendSlots:
     lone reader pays next to nothing; only when all are taken does a reader queue, first come
     first served, and a slot given back passes straight to the first in the queue."""
 
-    def __init__(self, slots: int, stall_seconds: float = STALL_SECONDS) -> None:
+    def __init__(
+        self,
+        slots: int,
+        stall_seconds: float = STALL_SECONDS,
+        pace: Pace | None = None,
+        activity: Callable[[], int] = lambda: 0,
+    ) -> None:
         if slots < 1:
             raise ValueError("slots must be at least 1")
         self._free = slots
@@ -43,11 +56,16 @@ class SendSlots:
         self._held: dict[int, float] = {}  # hold -> when it was taken; oldest first
         self._next_hold = 0
         self._sweep_timer: asyncio.TimerHandle | None = None
+        self._pace = pace if pace is not None and pace.paced else None
+        self._activity = activity  # moves when the service does live work (the fan-out's mark)
+        self._open = True  # the pace's phase: slots are handed out only while open
+        self._pace_timer: asyncio.TimerHandle | None = None
+        self._granted = 0  # holds handed out since the pace last looked
 
     def take(self) -> int | None:
         """A hold on a slot, if one is free and no one is queued for one; None otherwise
         (then `wait()` for one). Give it back with `give(hold)`."""
-        if self._free and not self._waiters:
+        if self._free and not self._waiters and self._open:
             self._free -= 1
             return self._hold()
         return None
@@ -57,6 +75,7 @@ class SendSlots:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[int] = loop.create_future()
         self._waiters.append(waiter)
+        self._keep_pace()
         if self._sweep_timer is None:
             self._sweep_timer = loop.call_later(self._stall_seconds, self._sweep)
         try:
@@ -74,19 +93,52 @@ class SendSlots:
     def free(self) -> int:
         return self._free
 
+    @property
+    def pacing(self) -> bool:
+        """Whether the pace's timer runs: readers that are behind sent or waited lately."""
+        return self._pace_timer is not None
+
+    @property
+    def open(self) -> bool:
+        """Whether the pace lets readers that are behind send now (always, without a pace)."""
+        return self._open
+
     def _hold(self) -> int:
         hold = self._next_hold
         self._next_hold += 1
         self._held[hold] = time.monotonic()
+        self._keep_pace()
+        self._granted += 1
         return hold
 
     def _release(self) -> None:
-        while self._waiters:
+        while self._waiters and self._open:
             waiter = self._waiters.popleft()
             if not waiter.done():  # a cancelled waiter is done: skipped
                 waiter.set_result(self._hold())
                 return
         self._free += 1
+
+    def _keep_pace(self) -> None:
+        """Readers that are behind are sending or waiting: make sure the pace is kept."""
+        if self._pace is not None and self._pace_timer is None:
+            delay = self._pace.start(self._activity())
+            self._open = True
+            self._pace_timer = asyncio.get_running_loop().call_later(delay, self._next_phase)
+
+    def _next_phase(self) -> None:
+        """The pace's next phase; it stops once no one behind has sent or waited for a phase."""
+        assert self._pace is not None
+        if not self._waiters and not self._granted:
+            self._pace_timer, self._open = None, True
+            return
+        self._granted = 0
+        delay = self._pace.tick(self._activity())
+        self._open = self._pace.open
+        self._pace_timer = asyncio.get_running_loop().call_later(delay, self._next_phase)
+        while self._open and self._free and self._waiters:  # slots given back while shut
+            self._free -= 1
+            self._release()
 
     def _sweep(self) -> None:
         """While readers are queued: take back the slots of sends stalled on their clients."""

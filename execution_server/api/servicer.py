@@ -12,6 +12,7 @@ from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution_server.api import convert, validation
 from execution_server.api.errors import translate_errors, translate_stream_errors
+from execution_server.api.catch_up_pace import Pace
 from execution_server.api.send_slots import LiveEdge, SendSlots
 from execution_server.api.stream_encoding import SharedBatchMessages
 from execution_server.auth import policy
@@ -47,6 +48,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         *,
         batch_interval: float = 0.0,
         catch_up_send_slots: int = 16,
+        catch_up_share: float = 0.1,
     ) -> None:
         self._orders = orders
         self._positions = positions
@@ -55,7 +57,10 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServiceServicer):
         self._account = account  # the broker's own figures: BrokerClient.account
         self._batch_interval = batch_interval  # seconds between two batch messages, at least
         self._batch_messages = SharedBatchMessages()
-        self._slots = SendSlots(catch_up_send_slots)  # shared by every reader that is behind
+        # Shared by every reader that is behind; paced by whether orders are being committed.
+        self._slots = SendSlots(
+            catch_up_send_slots, pace=Pace(catch_up_share), activity=lambda: fanout.high_water_mark
+        )
 
     @translate_errors
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: grpc.aio.ServicerContext) -> pb.PlaceOrderResponse:

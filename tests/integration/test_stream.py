@@ -23,6 +23,7 @@ from grpc_status import rpc_status
 from execution.v1 import execution_pb2 as pb
 from execution.v1 import execution_pb2_grpc
 from execution.v1 import simulator_pb2 as sim
+from execution_server.api.send_slots import JOIN_LIVE_EDGE_ENTRIES
 from execution_server.config import ServerLimits, Settings, StreamConfig, replace
 from execution_server.store import repository
 from tests.harness import Client, running, settings_for
@@ -490,6 +491,31 @@ async def test_readers_that_are_behind_take_turns_and_each_still_gets_every_upda
             reader.cancel()
 
     for updates in [*received, latecomer]:
+        assert sequences(updates) == list(range(1, total + 1))
+
+
+async def test_readers_replaying_while_orders_flow_are_paced_and_each_still_gets_every_update(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A pace that leaves readers that are behind 1% of the loop while orders are committed:
+    three readers replay a backlog from the log (further behind than the live edge, so they
+    take send slots) while orders keep coming. Every order is answered, and each reader gets
+    every update once, in order, the new ones too."""
+    settings = small_window(database_url, tmp_path)
+    settings = replace(settings, stream=dataclasses.replace(settings.stream, catch_up_share=0.01))
+    backlog = JOIN_LIVE_EDGE_ENTRIES // UPDATES_PER_MARKET_ORDER + 20
+    total = (backlog + 30) * UPDATES_PER_MARKET_ORDER
+    async with running(settings) as client:
+        await place_market_orders(client, backlog)
+        readers = [stream(client, 0) for _ in range(3)]
+        more = asyncio.ensure_future(place_market_orders(client, 30, strategy_id="during"))
+        received = await asyncio.gather(*(take(reader, total) for reader in readers))
+        placed = await more
+        for reader in readers:
+            reader.cancel()
+
+    assert len(placed) == 30 and all(order.status == pb.ORDER_STATUS_FILLED for order in placed)
+    for updates in received:
         assert sequences(updates) == list(range(1, total + 1))
 
 

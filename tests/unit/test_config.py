@@ -134,6 +134,7 @@ def test_the_submit_timeout_is_read_and_must_be_positive(tmp_path: Path) -> None
     [
         ("stream", "batch_interval_seconds", 0.005, 0.02, 5, lambda settings: settings.stream.batch_interval_seconds),
         ("stream", "catch_up_send_slots", 16, 4, 0, lambda settings: settings.stream.catch_up_send_slots),
+        ("stream", "catch_up_share", 0.1, 0.5, 0, lambda settings: settings.stream.catch_up_share),
         ("server", "keepalive_seconds", 20, 45, 0, lambda settings: settings.keepalive_seconds),
     ],
 )

@@ -1,15 +1,18 @@
 """SendSlots: never more holders than slots, except that a send stalled on its client gives its
 slot up; a slot given back goes to the first in the queue; a reader that goes away while
-queued, or just as it is handed a slot, loses none."""
+queued, or just as it is handed a slot, loses none. With a pace: while orders flow the gate is
+shut for part of each period, on a quiet service never, and no reader is starved or loses a slot."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from execution_server.api.catch_up_pace import Pace
 from execution_server.api.send_slots import SendSlots
 
 NEVER = 3600.0  # a stall bound no test reaches: sends are never taken for stalled
@@ -123,6 +126,112 @@ def test_never_more_holders_than_slots_and_every_slot_comes_back(slots: int, rea
             if leaves:
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        assert most[0] <= slots
+        assert gate.free == slots
+
+    asyncio.run(scenario())
+
+
+class _Commits:
+    """The pace's activity: a count that moves when `live` (an order committed at every look)."""
+
+    def __init__(self, live: bool) -> None:
+        self.live, self.count = live, 0
+
+    def __call__(self) -> int:
+        self.count += self.live
+        return self.count
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(10):  # only turns a hang into a failure
+        while not condition():
+            await asyncio.sleep(0.001)
+
+
+async def test_while_orders_flow_the_pace_shuts_the_gate_even_with_free_slots() -> None:
+    # A long shut phase (0.495 s of each 0.5 s) so that the checks below run inside it.
+    slots = SendSlots(2, NEVER, pace=Pace(0.01, period=0.5), activity=_Commits(live=True))
+    hold = slots.take()
+    assert hold is not None and slots.pacing
+    slots.give(hold)
+    await _until(lambda: not slots.open)
+    assert slots.take() is None and slots.free == 2
+    queued = asyncio.ensure_future(slots.wait())
+    await asyncio.sleep(0)
+    assert not queued.done()  # nothing is handed out while shut
+    slots.give(await queued)  # the next open phase hands it a slot
+    assert slots.free == 2
+
+
+async def test_on_a_quiet_service_the_gate_never_shuts() -> None:
+    slots = SendSlots(1, NEVER, pace=Pace(0.01, period=0.001), activity=_Commits(live=False))
+    loop = asyncio.get_running_loop()
+    until = loop.time() + 0.05  # some fifty looks of the pace
+    while loop.time() < until:
+        hold = slots.take()
+        assert hold is not None and slots.open
+        slots.give(hold)
+        await asyncio.sleep(0.0005)
+
+
+async def test_the_pace_stops_once_no_one_is_behind() -> None:
+    slots = SendSlots(1, NEVER, pace=Pace(0.5, period=0.001), activity=_Commits(live=True))
+    hold = slots.take()
+    assert hold is not None
+    slots.give(hold)
+    await _until(lambda: not slots.pacing)
+    assert slots.open  # and the gate is left open for whoever comes next
+
+
+def test_a_share_of_the_whole_loop_keeps_no_pace() -> None:
+    async def scenario() -> None:
+        slots = SendSlots(1, NEVER, pace=Pace(1.0), activity=_Commits(live=True))
+        hold = slots.take()
+        assert hold is not None and not slots.pacing
+
+    asyncio.run(scenario())
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    slots=st.integers(1, 4),
+    share=st.sampled_from([0.05, 0.3, 0.9]),
+    readers=st.lists(st.tuples(st.integers(1, 40), st.booleans()), min_size=1, max_size=8),
+)
+def test_paced_readers_all_finish_and_every_slot_comes_back(
+    slots: int, share: float, readers: list[tuple[int, bool]]
+) -> None:
+    """Readers that are behind send a few messages each while orders flow; some go away while
+    queued. Pacing delays them, never loses one or a slot, and never exceeds the slots."""
+
+    async def scenario() -> None:
+        gate = SendSlots(slots, NEVER, pace=Pace(share, period=0.002), activity=_Commits(live=True))
+        holding, most, sent = [0], [0], [0]
+
+        async def reader(messages: int) -> None:
+            for _ in range(messages):
+                hold = gate.take()
+                if hold is None:
+                    hold = await gate.wait()
+                holding[0] += 1
+                most[0] = max(most[0], holding[0])
+                try:
+                    await asyncio.sleep(0)  # the send
+                    sent[0] += 1
+                finally:
+                    holding[0] -= 1
+                    gate.give(hold)
+
+        tasks = [asyncio.ensure_future(reader(messages)) for messages, _ in readers]
+        await asyncio.sleep(0)
+        for task, (_, leaves) in zip(tasks, readers, strict=True):
+            if leaves:
+                task.cancel()
+        async with asyncio.timeout(30):  # only turns a starved reader into a failure
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        stayed = [messages for (messages, leaves), result in zip(readers, results, strict=True) if result is None]
+        assert sent[0] >= sum(stayed)
         assert most[0] <= slots
         assert gate.free == slots
 
