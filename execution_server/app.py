@@ -163,6 +163,8 @@ class Application:
             stream_up=(lambda: self.consumer.stream_up) if settings.reject_orders_while_stream_down else None,
         )
         self.risk.bind_orders(self.orders)
+        orders = self.orders
+        self.writer.writes_alone = lambda: orders.alone  # one order at a time: no batch to join
         self.consumer = BrokerEventConsumer(
             self.broker,
             self.applier,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_PAGE_SIZE = 1000
 PRICE_LOOKUP_SECONDS = 2.0
+# How long no call may have begun beside another before the flow counts as one at a time.
+ALONE_SECONDS = 0.1
 DEFAULT_PAGE_SIZE = 100
 
 
@@ -86,10 +89,38 @@ class OrderService:
         self._cancel_wait = cancel_wait_seconds
         self._submit_timeout = submit_timeout_seconds
         self._stream_up = stream_up  # set: orders are refused while the broker's stream is down
+        self._calls = 0  # place and cancel calls under way
+        self._had_company_at = -ALONE_SECONDS  # when a call last began beside another (monotonic)
+
+    @property
+    def calls_in_flight(self) -> int:
+        """PlaceOrder and CancelOrder calls under way."""
+        return self._calls
+
+    @property
+    def alone(self) -> bool:
+        """At most one call under way, and none began beside another for ALONE_SECONDS: the
+        flow is one order at a time (the writer's hint: writes_alone). The delay is what keeps
+        it from misjudging a busy service: under load, calls wait in gRPC before they get here,
+        the more so when a batch runs on the loop, so that a moment with one call under way
+        says nothing; but at any load a call begins beside another within a few milliseconds."""
+        return self._calls <= 1 and time.monotonic() - self._had_company_at > ALONE_SECONDS
+
+    def _began(self) -> None:
+        self._calls += 1
+        if self._calls > 1:
+            self._had_company_at = time.monotonic()
 
     # --- PlaceOrder ---
 
     async def place(self, spec: OrderSpec) -> Order:
+        self._began()
+        try:
+            return await self._place(spec)
+        finally:
+            self._calls -= 1
+
+    async def _place(self, spec: OrderSpec) -> Order:
         if self._broker.reference_price(spec.symbol) is None:
             await self._look_up_price(spec.symbol)  # nothing written yet: a cancellation ends it here
         # Once queued, the order is committed whatever the caller does; if the caller goes away
@@ -241,6 +272,13 @@ class OrderService:
     ) -> Order:
         """`strategies`: the caller's (None: every strategy); another strategy's order is not
         found, exactly as one that does not exist."""
+        self._began()
+        try:
+            return await self._cancel(order_id, client_order_id, strategies)
+        finally:
+            self._calls -= 1
+
+    async def _cancel(self, order_id: str, client_order_id: str, strategies: frozenset[str] | None) -> Order:
         order, send = await self._writer.run(lambda tx: self._request_cancel(tx, order_id, client_order_id, strategies))
         if not send:
             return order

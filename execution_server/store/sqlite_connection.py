@@ -23,6 +23,10 @@ ITER_CHUNK_SIZE = 64  # aiosqlite.connect's own
 
 
 class Connection(aiosqlite.Connection):
+    # How long a statement waits for a lock (sqlite3's `timeout`), for what sets it to 0 for a
+    # while and back (bulk.Statements' batches on the loop's thread).
+    busy_timeout_ms: int = 5000
+
     async def commit(self) -> None:
         if not self._idle():
             await super().commit()
@@ -48,6 +52,7 @@ def connector(url: URL, **connect_args: object) -> Callable[[], Awaitable[Connec
 
     async def connect() -> Connection:
         connection = Connection(partial(sqlite3.connect, *args, **kwargs), ITER_CHUNK_SIZE)
+        connection.busy_timeout_ms = int(float(kwargs.get("timeout", 5.0)) * 1000)  # type: ignore[arg-type]
         connection._thread.daemon = True  # as SQLAlchemy makes aiosqlite's own: a thread must not keep the process up
         return await connection
 

@@ -102,6 +102,12 @@ class GroupCommitWriter:
         # The writer keeps one connection for its batches: checking one out of the pool and
         # handing it back (with the pool's reset) cost a round trip or two per batch.
         self._conn: AsyncConnection | None = None
+        # Whether nothing else is under way that could join a batch or use the loop while it
+        # runs (the application's: one order call at most). Then a small batch runs on the
+        # loop's thread on SQLite (bulk.Statements): at concurrency 1 nothing waits behind it.
+        # Never from a batch's size alone: a batch run on the loop takes no company, so the
+        # next one would be as small, and batching would end under load.
+        self.writes_alone: Callable[[], bool] = lambda: False
 
     @property
     def last_sequence(self) -> int:
@@ -177,7 +183,7 @@ class GroupCommitWriter:
                 repository.insert_events(statements, tx.updates, payloads)
                 try:
                     # On SQLite the COMMIT goes to the driver with the statements, in one call.
-                    await statements.run(conn, commit=True)
+                    await statements.run(conn, commit=True, inline=self.writes_alone())
                 finally:
                     reached_commit = statements.reached_commit
                 reached_commit = True  # what fails from here on is the commit: its outcome is unknown

@@ -1,11 +1,15 @@
 """store/bulk.py: a batch's rows go to the driver in one call, stored exactly as SQLAlchemy
-stores them, and its errors are SQLAlchemy's."""
+stores them, and its errors are SQLAlchemy's; on SQLite a small batch may run inline, never
+waiting for a lock there."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -166,3 +170,95 @@ async def test_a_statement_refused_after_others_ran_is_an_integrity_error_and_th
             statements.add(INSERT_FILL, [_fill("x-1", "a-1"), _fill("x-1", "a-2")])  # the same execution twice
             await statements.run(conn)
     assert await _stored(engine, "a") == []
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """SQLite whichever database the suite runs on: inline is SQLite's (asyncpg runs on the loop)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/inline.db")
+    await upgrade_to_head(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def _trips_to_the_driver_thread(conn: AsyncConnection, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the calls that go to aiosqlite's thread on this connection."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    real, calls = driver._execute, [0]
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(driver, "_execute", counted)
+    return calls
+
+
+async def _busy_timeout(conn: AsyncConnection) -> int:
+    driver = (await conn.get_raw_connection()).driver_connection
+    return driver._conn.execute("PRAGMA busy_timeout").fetchone()[0]
+
+
+async def test_a_small_batch_inline_is_stored_the_same_without_a_trip_to_the_driver_thread(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = sqlite_engine
+    async with engine.connect() as conn:
+        await conn.begin()
+        trips = await _trips_to_the_driver_thread(conn, monkeypatch)
+        statements = bulk.Statements(conn.dialect.name)
+        statements.add(INSERT_ORDER, _rows("a"))
+        await statements.run(conn, commit=True, inline=True)
+        assert trips[0] == 0
+        monkeypatch.undo()
+        assert await _busy_timeout(conn) == 30_000  # the engine's 30 s, given back
+        await conn.commit()
+    async with engine.begin() as conn:
+        await conn.execute(INSERT_ORDER, _rows("b"))
+    assert await _stored(engine, "a") == await _stored(engine, "b")
+
+
+async def test_a_batch_too_large_for_the_loop_goes_to_the_driver_thread_even_when_asked_inline(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = sqlite_engine
+    fills = [_fill(f"x-{n}", "a-1") for n in range(bulk.INLINE_ROWS)]
+    async with engine.begin() as conn:
+        trips = await _trips_to_the_driver_thread(conn, monkeypatch)
+        statements = bulk.Statements(conn.dialect.name)
+        statements.add(INSERT_ORDER, _rows("a"))
+        statements.add(INSERT_FILL, fills)  # 3 + INLINE_ROWS rows
+        await statements.run(conn, inline=True)
+        assert trips[0] == 1
+    async with engine.connect() as conn:
+        assert len((await conn.execute(select(t.fills))).all()) == bulk.INLINE_ROWS
+
+
+async def test_inline_never_waits_for_a_lock_on_the_loop_it_waits_on_the_driver_thread(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    """Another connection holds the write lock: the inline batch finds the database locked at
+    its first statement, writes nothing there, and waits on the driver's thread, the loop free
+    meanwhile; once the lock is let go the batch is written."""
+    engine = sqlite_engine
+    path = engine.url.database
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, held
+    try:
+        async with engine.connect() as conn:
+            await conn.begin()
+            statements = bulk.Statements(conn.dialect.name)
+            statements.add(INSERT_ORDER, _rows("a"))
+            writing = asyncio.ensure_future(statements.run(conn, commit=True, inline=True))
+            turns = 0
+            while turns < 20:  # the loop keeps turning while the batch waits for the lock
+                await asyncio.sleep(0.01)
+                turns += 1
+            assert not writing.done()
+            holder.execute("ROLLBACK")
+            async with asyncio.timeout(30):  # only turns a hang into a failure
+                await writing
+            assert await _busy_timeout(conn) == 30_000
+    finally:
+        holder.close()
+    assert len(await _stored(engine, "a")) == 3
