@@ -6,11 +6,12 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests import secret_scan as secrets_scan
 
@@ -41,6 +42,19 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         yield f"{base}/{name}"
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated SQLite database whichever database the suite runs on: for what only SQLite
+    has (its driver's thread, its connections)."""
+    from execution_server.store.database import create_engine
+    from execution_server.store.migrate import upgrade_to_head
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'sqlite-only.db'}")
+    await upgrade_to_head(engine)
+    yield engine
+    await engine.dispose()
 
 
 def _admin(statement: str) -> None:

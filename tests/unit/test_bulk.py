@@ -9,7 +9,6 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -170,15 +169,6 @@ async def test_a_statement_refused_after_others_ran_is_an_integrity_error_and_th
             statements.add(INSERT_FILL, [_fill("x-1", "a-1"), _fill("x-1", "a-2")])  # the same execution twice
             await statements.run(conn)
     assert await _stored(engine, "a") == []
-
-
-@pytest.fixture
-async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """SQLite whichever database the suite runs on: inline is SQLite's (asyncpg runs on the loop)."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/inline.db")
-    await upgrade_to_head(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def _trips_to_the_driver_thread(conn: AsyncConnection, monkeypatch: pytest.MonkeyPatch) -> list[int]:

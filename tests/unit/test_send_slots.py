@@ -6,7 +6,7 @@ shut for part of each period, on a quiet service never, and no reader is starved
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from hypothesis import given, settings
@@ -96,6 +96,38 @@ def test_at_least_one_slot() -> None:
         SendSlots(0)
 
 
+class _Holders:
+    """Readers that take turns for slots: how many hold one now, the most at once, the sends."""
+
+    def __init__(self, gate: SendSlots) -> None:
+        self.gate, self.now, self.most, self.sent = gate, 0, 0, 0
+
+    async def send(self, turns: int) -> None:
+        """One send: a slot taken (queueing if need be), held `turns` turns of the loop, given back."""
+        hold = self.gate.take()
+        if hold is None:
+            hold = await self.gate.wait()
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            self.sent += 1
+        finally:
+            self.now -= 1
+            self.gate.give(hold)
+
+    async def run(self, readers: list[tuple[Awaitable[None], bool]]) -> list[BaseException | None]:
+        """Every reader started, those marked leaving cancelled at once (while queued, most)."""
+        tasks = [asyncio.ensure_future(reader) for reader, _ in readers]
+        await asyncio.sleep(0)
+        for task, (_, leaves) in zip(tasks, readers, strict=True):
+            if leaves:
+                task.cancel()
+        async with asyncio.timeout(30):  # only turns a starved reader into a failure
+            return await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     slots=st.integers(1, 4),
@@ -105,29 +137,10 @@ def test_never_more_holders_than_slots_and_every_slot_comes_back(slots: int, rea
     """Readers hold a slot for a few turns of the loop; some go away while queued."""
 
     async def scenario() -> None:
-        gate, holding, most = SendSlots(slots, NEVER), [0], [0]
-
-        async def reader(turns: int) -> None:
-            hold = gate.take()
-            if hold is None:
-                hold = await gate.wait()
-            holding[0] += 1
-            most[0] = max(most[0], holding[0])
-            try:
-                for _ in range(turns):
-                    await asyncio.sleep(0)
-            finally:
-                holding[0] -= 1
-                gate.give(hold)
-
-        tasks = [asyncio.ensure_future(reader(turns)) for turns, _ in readers]
-        await asyncio.sleep(0)
-        for task, (_, leaves) in zip(tasks, readers, strict=True):
-            if leaves:
-                task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        assert most[0] <= slots
-        assert gate.free == slots
+        holders = _Holders(SendSlots(slots, NEVER))
+        await holders.run([(holders.send(turns), leaves) for turns, leaves in readers])
+        assert holders.most <= slots
+        assert holders.gate.free == slots
 
     asyncio.run(scenario())
 
@@ -206,33 +219,16 @@ def test_paced_readers_all_finish_and_every_slot_comes_back(
     queued. Pacing delays them, never loses one or a slot, and never exceeds the slots."""
 
     async def scenario() -> None:
-        gate = SendSlots(slots, NEVER, pace=Pace(share, period=0.002), activity=_Commits(live=True))
-        holding, most, sent = [0], [0], [0]
+        holders = _Holders(SendSlots(slots, NEVER, pace=Pace(share, period=0.002), activity=_Commits(live=True)))
 
         async def reader(messages: int) -> None:
             for _ in range(messages):
-                hold = gate.take()
-                if hold is None:
-                    hold = await gate.wait()
-                holding[0] += 1
-                most[0] = max(most[0], holding[0])
-                try:
-                    await asyncio.sleep(0)  # the send
-                    sent[0] += 1
-                finally:
-                    holding[0] -= 1
-                    gate.give(hold)
+                await holders.send(turns=1)
 
-        tasks = [asyncio.ensure_future(reader(messages)) for messages, _ in readers]
-        await asyncio.sleep(0)
-        for task, (_, leaves) in zip(tasks, readers, strict=True):
-            if leaves:
-                task.cancel()
-        async with asyncio.timeout(30):  # only turns a starved reader into a failure
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-        stayed = [messages for (messages, leaves), result in zip(readers, results, strict=True) if result is None]
-        assert sent[0] >= sum(stayed)
-        assert most[0] <= slots
-        assert gate.free == slots
+        results = await holders.run([(reader(messages), leaves) for messages, leaves in readers])
+        stayed = [messages for (messages, _), result in zip(readers, results, strict=True) if result is None]
+        assert holders.sent >= sum(stayed)
+        assert holders.most <= slots
+        assert holders.gate.free == slots
 
     asyncio.run(scenario())

@@ -6,28 +6,21 @@ suite runs on: these are the SQLite driver's calls."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from execution_server.store import tables as t
-from execution_server.store.database import create_engine
-from execution_server.store.migrate import upgrade_to_head
 from execution_server.store.sqlite_connection import Connection
 from execution_server.store.writer import GroupCommitWriter
 from tests.unit.test_writer import record
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/execution.db")
-    await upgrade_to_head(engine)
-    yield engine
-    await engine.dispose()
+def engine(sqlite_engine: AsyncEngine) -> AsyncEngine:
+    return sqlite_engine
 
 
 class Calls:
