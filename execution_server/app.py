@@ -163,8 +163,11 @@ class Application:
             stream_up=(lambda: self.consumer.stream_up) if settings.reject_orders_while_stream_down else None,
         )
         self.risk.bind_orders(self.orders)
-        orders = self.orders
-        self.writer.writes_alone = lambda: orders.alone  # one order at a time: no batch to join
+        if settings.sqlite_synchronous == "NORMAL":
+            # One order at a time: no batch to join, so SQLite's batches may run on the loop. Not
+            # with FULL, whose every COMMIT waits for the disk: that wait stays off the loop.
+            orders = self.orders
+            self.writer.writes_alone = lambda: orders.alone
         self.consumer = BrokerEventConsumer(
             self.broker,
             self.applier,

@@ -1,5 +1,5 @@
-"""Orders one at a time on SQLite: each batch runs on the event loop's thread (store/bulk.py,
-inline), sparing the trips to the driver's thread. Orders in company go to the driver's thread
+"""Orders one at a time on SQLite (synchronous NORMAL): each batch runs on the event loop's
+thread (store/bulk.py, inline), sparing the trips to the driver's thread; with FULL never. Orders in company go to the driver's thread
 and are batched, as before. Either way every order is kept with its fill and positions add up,
 and what the service has written reads back the same after a restart."""
 
@@ -57,3 +57,18 @@ async def test_orders_one_at_a_time_are_written_inline_and_orders_in_company_are
             assert stored.status == pb.ORDER_STATUS_FILLED and stored.filled_quantity == "10"
         positions = await client.execution.GetPositions(pb.GetPositionsRequest(strategy_id="momentum_v1"))
         assert [(p.symbol, p.quantity) for p in positions.positions] == [("AAPL", "10")]  # 11 buys, 10 sells
+
+
+async def test_with_every_commit_synced_to_disk_no_batch_runs_on_the_loop(
+    tmp_path: Path, inline_runs: list[bool]
+) -> None:
+    """sqlite_synchronous = FULL: each COMMIT waits for the disk, which must not hold the loop."""
+    from execution_server.config import replace
+
+    settings = replace(settings_for(f"sqlite+aiosqlite:///{tmp_path}/full.db", tmp_path), sqlite_synchronous="FULL")
+    async with running(settings) as client:
+        for side in (pb.SIDE_BUY, pb.SIDE_SELL):
+            order = await client.place(side=side)
+            assert (await client.get(order.order_id)).status == pb.ORDER_STATUS_FILLED
+        assert client.app.orders.alone
+    assert inline_runs == []
