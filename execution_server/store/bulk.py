@@ -139,8 +139,8 @@ class Statements:
         return [_parameters(_prepare(statement, dialect, tuple(rows[0])), rows) for statement, rows in self._items]
 
     def _run_all(self, connection: sqlite3.Connection, work: list[tuple[str, list[list[Any]]]], commit: bool) -> None:
-        """On the driver's thread: each statement over its rows, in order, stopping at the first
-        refused; then the COMMIT if asked."""
+        """On the driver's thread (inline: the caller's): each statement over its rows, in order,
+        stopping at the first refused; then the COMMIT if asked."""
         for index, (sql, parameters) in enumerate(work):
             try:
                 connection.executemany(sql, parameters)
