@@ -59,6 +59,7 @@ from execution_server.store import repository
 from execution_server.store.database import create_engine
 from execution_server.store.migrate import is_at_head, upgrade_to_head
 from execution_server.store.reads import read_connection
+from execution_server.store.wal_checkpoint import WalCheckpoint
 from execution_server.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,10 @@ class Application:
 
     def __init__(self, settings: Settings, broker: BrokerClient | None = None) -> None:
         self.settings = settings
-        self.engine: AsyncEngine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        # SQLite's WAL is checkpointed by a task of its own, not by the COMMIT that fills it (store/wal_checkpoint.py).
+        self.engine: AsyncEngine = create_engine(
+            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, sqlite_autocheckpoint=False
+        )
         self.broker: BrokerClient = broker or build_broker(settings)
         self.open_orders = OpenOrders()
         self.book = PositionBook()
@@ -283,11 +287,14 @@ class Application:
         )
         self.observability.committed(updates)  # the order log and counts: what was committed
 
-    def _background_tasks(self) -> list[LogRetention | SessionCloseTimer | HeapTrim]:
+    def _background_tasks(self) -> list[LogRetention | SessionCloseTimer | HeapTrim | WalCheckpoint]:
         """The timers that run once the service serves: log retention, memory given back after
-        streams close (where the C library can), and, on the simulated broker, its market's
-        daily close."""
-        parts: list[LogRetention | SessionCloseTimer | HeapTrim] = []
+        streams close (where the C library can), SQLite's WAL checkpoints, and, on the
+        simulated broker, its market's daily close."""
+        parts: list[LogRetention | SessionCloseTimer | HeapTrim | WalCheckpoint] = []
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            parts.append(WalCheckpoint(database, lambda: self.writer.last_sequence))
         trim = malloc_trim()
         if trim is not None:
             parts.append(HeapTrim(lambda: self.fanout.subscriber_count, trim))
