@@ -18,9 +18,11 @@ for a lock: the connection's busy timeout is 0 for it, and a batch that finds th
 locked at its first statement (so has written nothing) goes to the driver's thread instead,
 to wait there as any other.
 
-On PostgreSQL (asyncpg, on the event loop: no thread to hop to) each statement is one
-executemany handed to SQLAlchemy's asyncpg adapter directly, parameters prepared the same way:
-one round trip each, without SQLAlchemy's execution of a statement around it. Other drivers
+On PostgreSQL (asyncpg, on the event loop: no thread to hop to) the whole batch is one
+statement (store/one_statement.py: each table's rows as arrays, the tables' statements as
+CTEs), parameters prepared the same way: one round trip, without SQLAlchemy's execution of a
+statement around it. When the batch opened no transaction (it read nothing) and the caller
+commits, that statement runs on its own, atomic by itself: no BEGIN, no COMMIT. Other drivers
 go through SQLAlchemy, one executemany per table.
 """
 
@@ -32,10 +34,13 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from execution_server.store import one_statement
 
 Row = Mapping[str, Any]
 
@@ -67,17 +72,22 @@ class Statements:
     def rows(self) -> int:
         return sum(len(rows) for _, rows in self._items)
 
-    async def run(self, conn: AsyncConnection, *, commit: bool = False, inline: bool = False) -> None:
+    async def run(
+        self, conn: AsyncConnection, *, commit: bool = False, inline: bool = False, alone: bool = False
+    ) -> None:
         """`commit`: on SQLite, the connection's transaction is committed in the same call to the
-        driver, after the statements; elsewhere the caller commits, as without it. `inline`: on
-        SQLite, a batch of at most INLINE_ROWS rows runs on this thread (see above)."""
+        driver, after the statements; elsewhere the caller commits, as without it. `alone`: on
+        PostgreSQL, if no transaction is open yet, none is opened: the one statement commits by
+        itself (the caller's COMMIT then finds nothing to do). Only for a caller that can tell
+        afterwards whether it did, should the connection drop once it is sent (reached_commit).
+        `inline`: on SQLite, a batch of at most INLINE_ROWS rows runs on this thread (see above)."""
         if not self._items:
             return
         dialect = conn.dialect
         if dialect.name == "sqlite":
             await self._run_on_sqlite(conn, commit, inline and self.rows <= INLINE_ROWS)
         elif dialect.driver == "asyncpg":
-            await self._run_on_asyncpg(conn)
+            await self._run_on_asyncpg(conn, alone)
         else:
             for statement, rows in self._items:
                 await conn.execute(statement, rows)
@@ -98,22 +108,55 @@ class Statements:
             lost = dialect.is_disconnect(failed.error, None, None)
             raise _as_sqlalchemy_error(dialect, failed.sql, failed.error, lost=lost) from failed.error
 
-    async def _run_on_asyncpg(self, conn: AsyncConnection) -> None:
-        """Each statement as one executemany through SQLAlchemy's asyncpg adapter itself: it
-        opens the transaction (BEGIN, before the first statement, as for any other) and
-        translates asyncpg's errors; what is left out is SQLAlchemy's execution of a statement
-        around it (its compiled cache, every row's parameters built again, its result), most of
-        a batch's own cost at concurrency 1."""
+    async def _run_on_asyncpg(self, conn: AsyncConnection, alone: bool) -> None:
+        """The batch as one statement (or, if a statement has no set-based form, one executemany
+        each) through SQLAlchemy's asyncpg adapter itself, which opens the transaction (BEGIN,
+        before the first statement, as for any other) and translates asyncpg's errors; what is
+        left out is SQLAlchemy's execution of a statement around it (its compiled cache, every
+        row's parameters built again, its result), most of a batch's own cost at concurrency 1.
+        `alone`: see run."""
         dialect = conn.dialect
         work = self._work(dialect)
-        adapted = (await conn.get_raw_connection()).dbapi_connection
-        cursor = adapted.cursor()  # type: ignore[union-attr]
-        for sql, parameters in work:
+        adapted: Any = (await conn.get_raw_connection()).dbapi_connection
+        one = self._as_one_statement(dialect, work)
+        if one is None:
+            cursor = adapted.cursor()
+            for sql, parameters in work:
+                await _on_asyncpg(dialect, adapted, sql, cursor._executemany(sql, parameters))
+            return
+        sql, arguments = one
+        if alone and adapted._transaction is None and not adapted.autocommit and not adapted._connection.is_closed():
+            # Nothing of the batch was sent yet, so no transaction is open: the statement runs
+            # on its own. Once it is sent its outcome is the commit's (unknown if the connection
+            # drops), unless the server answers with an error: then it did not commit. (A
+            # connection known to be closed takes the path below, which fails before sending.)
+            self.reached_commit = True
             try:
-                await cursor._executemany(sql, parameters)
-            except dialect.loaded_dbapi.Error as error:
-                lost = dialect.is_disconnect(error, adapted, None)
-                raise _as_sqlalchemy_error(dialect, sql, error, lost=lost) from error
+                await _on_asyncpg(dialect, adapted, sql, _execute_alone(adapted._connection, sql, arguments))
+            except DBAPIError as error:
+                if isinstance(error.orig.__cause__, dialect.dbapi.asyncpg.PostgresError):  # type: ignore[union-attr]
+                    self.reached_commit = False
+                raise
+        else:
+            await _on_asyncpg(dialect, adapted, sql, adapted.cursor()._executemany(sql, [arguments]))
+
+    def _as_one_statement(
+        self, dialect: Dialect, work: list[tuple[str, list[list[Any]]]]
+    ) -> tuple[str, list[list[Any]]] | None:
+        """The batch as one statement and its arguments (an array per column of each table's
+        rows); None if a statement has no set-based form."""
+        prepared = [_prepare(statement, dialect, tuple(rows[0])) for statement, rows in self._items]
+        if any(each.set_sql is None for each in prepared):
+            return None
+        key = tuple(prepared)
+        sql = _JOINED.get(key)
+        if sql is None:
+            sql = _JOINED[key] = one_statement.joined([(each.set_sql, each.count) for each in prepared])  # type: ignore[misc]
+        arguments = [
+            column for each, (_, parameters) in zip(prepared, work, strict=True)
+            for column in one_statement.columns(parameters, each.count)
+        ]
+        return sql, arguments
 
     def _ran_inline(self, driver: Any, work: list[tuple[str, list[list[Any]]]], commit: bool) -> bool:
         """The batch on this thread, never waiting for a lock; False (nothing written) when the
@@ -154,6 +197,20 @@ class Statements:
                 raise _Failed("COMMIT", error) from error
 
 
+async def _on_asyncpg(dialect: Dialect, adapted: Any, sql: str, call: Any) -> None:
+    """Await `call` on the adapted asyncpg connection, its errors raised as SQLAlchemy's."""
+    try:
+        try:
+            await call
+        except dialect.loaded_dbapi.Error:
+            raise
+        except Exception as error:  # asyncpg's own, from a call to the driver itself
+            adapted._handle_exception(error)  # raises it translated (or as it is)
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, adapted, None)
+        raise _as_sqlalchemy_error(dialect, sql, error, lost=lost) from error
+
+
 def _as_sqlalchemy_error(dialect: Dialect, sql: str, error: Exception, *, lost: bool) -> DBAPIError:
     """A driver's error as SQLAlchemy raises it (IntegrityError, OperationalError...), so that
     callers handle one family of errors whichever path ran; `lost`: the connection is gone, and
@@ -190,11 +247,21 @@ def _commit(connection: sqlite3.Connection) -> None:
     connection.commit()
 
 
+async def _execute_alone(connection: Any, sql: str, arguments: list[list[Any]]) -> None:
+    """A batch's one statement, outside any transaction, on the asyncpg connection: it commits."""
+    await connection.execute(sql, *arguments)
+
+
 class _Prepared:
     """A compiled statement and how to turn a row into its positional parameters."""
 
-    def __init__(self, sql: str, names: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...]) -> None:
+    def __init__(
+        self, sql: str, names: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...],
+        set_sql: str | None = None,
+    ) -> None:
         self.sql = sql
+        self.count = len(names)
+        self.set_sql = set_sql  # on PostgreSQL: the statement taking all rows at once (one_statement)
         # itemgetter reads every parameter in one C call; only typed columns are processed.
         self._values = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
         self._processed = tuple((index, _last_value_memo(process)) for index, process in enumerate(processors) if process)
@@ -235,6 +302,25 @@ def _prepare(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
         assert isinstance(compiled, SQLCompiler) and compiled.positiontup is not None, "a positional dialect"
         names = tuple(compiled.positiontup)
-        processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-        prepared = _PREPARED[key] = _Prepared(compiled.string, names, processors)
+        types = tuple(compiled.binds[name].type.dialect_impl(dialect) for name in names)
+        processors = tuple(type_.bind_processor(dialect) for type_ in types)
+        set_sql = _set_based(statement, dialect, keys, names, types) if dialect.name == "postgresql" else None
+        prepared = _PREPARED[key] = _Prepared(compiled.string, names, processors, set_sql)
     return prepared
+
+
+def _set_based(
+    statement: Executable, dialect: Dialect, keys: tuple[str, ...], names: tuple[str, ...], types: tuple[Any, ...]
+) -> str | None:
+    """The statement's set-based form (one_statement.set_based), from its SQL without the casts
+    asyncpg's dialect puts on each parameter (they would be the casts of one value, not of an
+    array), the arrays cast to the columns' own types."""
+    plain_dialect = type(dialect)()  # a new one: the render-casts choice is memoized on the first use
+    plain_dialect.bind_typing = BindTyping.NONE
+    plain = statement.compile(dialect=plain_dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+    if tuple(plain.positiontup or ()) != names:
+        return None
+    return one_statement.set_based(plain.string, [dialect.type_compiler_instance.process(type_) for type_ in types])
+
+
+_JOINED: dict[tuple[_Prepared, ...], str] = {}

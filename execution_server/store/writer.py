@@ -4,7 +4,8 @@ Concurrent requests queue their operations; the writer drains the queue and runs
 batch in one transaction, so a burst of N orders costs one commit, not N. Because there is
 one writer, sequence numbers are handed out in order and commit in order: the high-water
 mark of the event log is simply the last committed sequence. Row writes are held by the
-transaction (store/transaction.py) and written at commit, one statement per table per batch.
+transaction (store/transaction.py) and written at commit, one statement per table per batch
+(on PostgreSQL one statement for the whole batch: store/bulk.py).
 
 An operation validates before it writes, so a refusal (an illegal transition, a duplicate:
 the exception types the composition root declares as refusals) raises before touching the
@@ -182,8 +183,10 @@ class GroupCommitWriter:
                 payloads = [self._encode(update) for update in tx.updates]  # the one serialisation
                 repository.insert_events(statements, tx.updates, payloads)
                 try:
-                    # On SQLite the COMMIT goes to the driver with the statements, in one call.
-                    await statements.run(conn, commit=True, inline=self.writes_alone())
+                    # On SQLite the COMMIT goes to the driver with the statements, in one call; on
+                    # PostgreSQL a batch that read nothing is one statement and no transaction, if
+                    # it has a sequence to be found by should its outcome be in doubt.
+                    await statements.run(conn, commit=True, inline=self.writes_alone(), alone=bool(tx.updates))
                 finally:
                     reached_commit = statements.reached_commit
                 reached_commit = True  # what fails from here on is the commit: its outcome is unknown
@@ -222,10 +225,12 @@ class GroupCommitWriter:
                         "whether it landed; its callers are told it failed. If it did land, the in-memory state "
                         "lags the database until a restart reloads it", len(batch), error,
                     )
-                elif isinstance(error, DBAPIError) and error.connection_invalidated and not reached_commit and not retried:
+                elif (isinstance(error, DBAPIError) and error.connection_invalidated and not retried
+                      and (not reached_commit or tx is not None and tx.updates)):
                     # The kept connection was found dead before the commit (the database restarted,
-                    # a proxy dropped it while idle): nothing was written, so the batch runs again,
-                    # once, on a fresh connection, which the pool checks before handing it over.
+                    # a proxy dropped it while idle), or the batch was sent and the log says it did
+                    # not land: nothing was written, so the batch runs again, once, on a fresh
+                    # connection, which the pool checks before handing it over.
                     log.warning("the writer's connection was lost (%s); running the batch again on a new one", error)
                     await self._commit_batch(batch, retried=True)
                     return

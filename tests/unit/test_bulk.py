@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import insert, select, text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from execution_server.domain.orders import OrderStatus
@@ -159,16 +159,96 @@ async def test_statements_run_in_the_order_added_and_on_sqlite_in_one_call_to_th
     assert len(await _stored(engine, "a")) == 3
 
 
+@pytest.mark.parametrize("alone", [False, True], ids=["in a transaction", "alone"])
 async def test_a_statement_refused_after_others_ran_is_an_integrity_error_and_the_transaction_keeps_nothing(
-    engine: AsyncEngine,
+    engine: AsyncEngine, alone: bool
 ) -> None:
+    statements = bulk.Statements(engine.dialect.name)
     with pytest.raises(IntegrityError, match="fills"):
         async with engine.begin() as conn:
-            statements = bulk.Statements(conn.dialect.name)
             statements.add(INSERT_ORDER, _rows("a"))
             statements.add(INSERT_FILL, [_fill("x-1", "a-1"), _fill("x-1", "a-2")])  # the same execution twice
-            await statements.run(conn)
+            await statements.run(conn, commit=alone, alone=alone)
     assert await _stored(engine, "a") == []
+    assert not statements.reached_commit  # the database answered: it did not commit
+
+
+async def _queries(conn: AsyncConnection) -> list[str]:
+    """On PostgreSQL, every query sent on this connection from now on, as asyncpg logs it, but
+    asyncpg's own look-ups of types it meets for the first time on a connection."""
+    sent: list[str] = []
+    driver = (await conn.get_raw_connection()).driver_connection
+
+    def logged(query: object) -> None:
+        text = query.query  # type: ignore[attr-defined]
+        if "typeinfo_tree" not in text and "'jit'" not in text:
+            sent.append(text.strip())
+
+    driver.add_query_logger(logged)  # type: ignore[union-attr]
+    return sent
+
+
+def _a_batch(dialect: str) -> bulk.Statements:
+    """Orders, fills of two of them (the foreign key to rows of the same batch) and an update."""
+    statements = bulk.Statements(dialect)
+    statements.add(INSERT_ORDER, _rows("a"))
+    statements.add(INSERT_FILL, [_fill("x-1", "a-1"), _fill("x-2", "a-2")])
+    statements.add(_UPDATE_PRICE, [{"key_order_id": "b-1", "average_fill_price": Decimal("3.25")}])
+    return statements
+
+
+_UPDATE_PRICE = (
+    update(t.orders).where(t.orders.c.order_id == bindparam("key_order_id"))
+    .values(average_fill_price=bindparam("average_fill_price"))
+)
+
+
+@pytest.mark.parametrize("reads_first", [False, True], ids=["writes only", "after a read"])
+async def test_a_batch_on_postgresql_is_one_statement_and_alone_needs_no_begin_or_commit(
+    engine: AsyncEngine, reads_first: bool
+) -> None:
+    """On PostgreSQL the batch's tables go in one statement; a batch that read nothing runs it
+    outside any transaction, which commits it. On SQLite: one call to the driver (above)."""
+    async with engine.begin() as conn:
+        await conn.execute(INSERT_ORDER, _rows("b"))
+    sent: list[str] = []
+    async with engine.connect() as conn, conn.begin():
+        if engine.dialect.name == "postgresql":
+            sent = await _queries(conn)
+        if reads_first:
+            await conn.execute(select(t.orders.c.order_id).where(t.orders.c.order_id == "b-1"))
+        await _a_batch(engine.dialect.name).run(conn, commit=True, alone=True)
+    if engine.dialect.name == "postgresql":
+        statement = [query for query in sent if query.startswith("WITH ")]
+        assert len(statement) == 1, sent
+        # (asyncpg does not log the read: SQLAlchemy runs it as a prepared statement)
+        others = [query.split()[0].rstrip(";") for query in sent if not query.startswith("WITH ")]
+        assert others == (["BEGIN", "COMMIT"] if reads_first else []), sent
+    async with engine.connect() as conn:
+        fills = (await conn.execute(select(t.fills.c.execution_id, t.fills.c.order_id).order_by(t.fills.c.execution_id))).all()
+        price = (await conn.execute(select(t.orders.c.average_fill_price).where(t.orders.c.order_id == "b-1"))).scalar()
+    assert [tuple(row) for row in fills] == [("x-1", "a-1"), ("x-2", "a-2")]
+    assert len(await _stored(engine, "a")) == 3 and price == Decimal("3.25")
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["in a transaction", "alone"])
+async def test_a_value_longer_than_its_column_is_never_cut_short(engine: AsyncEngine, alone: bool) -> None:
+    """Rows travel as arrays on PostgreSQL, cast without the column's length: the column itself
+    refuses a longer value, as it does a single row's. (SQLite keeps any length.)"""
+    row = {**_rows("a")[0], "strategy_id": "s" * 129}  # the column is VARCHAR(128)
+    statements = bulk.Statements(engine.dialect.name)
+    statements.add(INSERT_ORDER, [row])
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="too long"):
+            async with engine.begin() as conn:
+                await statements.run(conn, commit=alone, alone=alone)
+        assert await _stored(engine, "a") == []
+        return
+    async with engine.begin() as conn:
+        await statements.run(conn, commit=alone, alone=alone)
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(t.orders.c.strategy_id))).scalar()
+    assert stored == "s" * 129
 
 
 async def _trips_to_the_driver_thread(conn: AsyncConnection, monkeypatch: pytest.MonkeyPatch) -> list[int]:

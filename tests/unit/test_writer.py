@@ -33,8 +33,12 @@ async def _writer(database_url: str, published: list) -> tuple:
     return engine, writer
 
 
-def record(name: str):
+def record(name: str, *, reads: bool = False):
+    """An operation that logs an event named `name`; `reads`: after a read (on PostgreSQL its
+    batch then commits with a COMMIT, not as one statement alone)."""
     async def operation(tx: Transaction) -> str:
+        if reads:
+            assert await tx.get_order("no such order") is None
         tx.record(name, strategy_id="s", symbol="X")
         return name
 
@@ -231,15 +235,30 @@ def _fail_next_commit(engine: object, monkeypatch: pytest.MonkeyPatch, *, lands:
 
         monkeypatch.setattr(bulk, "_commit", fail_there)
         return
-    commit = dialect.do_commit
+    # On PostgreSQL a batch that read nothing is one statement outside any transaction (its
+    # outcome is the commit's); one that read commits with a COMMIT. Whichever comes first.
+    from execution_server.store import bulk
+
+    commit, execute_alone = dialect.do_commit, bulk._execute_alone
+
+    def once() -> None:
+        dialect.do_commit = commit
+        monkeypatch.setattr(bulk, "_execute_alone", execute_alone)
 
     def do_commit(dbapi_connection: object) -> None:
-        dialect.do_commit = commit  # once
+        once()
         if lands:
             commit(dbapi_connection)
         raise lost
 
+    async def fail_alone(connection: object, sql: str, arguments: list) -> None:
+        once()
+        if lands:
+            await execute_alone(connection, sql, arguments)
+        raise lost
+
     dialect.do_commit = do_commit
+    monkeypatch.setattr(bulk, "_execute_alone", fail_alone)
 
 
 async def _logged(engine: object) -> list[tuple[int, str]]:
@@ -247,14 +266,15 @@ async def _logged(engine: object) -> list[tuple[int, str]]:
         return sorted((row.sequence, row.event_type) for row in await conn.execute(select(t.order_events)))
 
 
+@pytest.mark.parametrize("reads", [False, True], ids=["writes only", "reads first"])
 async def test_a_commit_that_landed_despite_its_error_counts_as_committed(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, monkeypatch: pytest.MonkeyPatch, reads: bool
 ) -> None:
     published: list = []
     engine, writer = await _writer(database_url, published)
     assert await writer.run(record("a")) == "a"
     _fail_next_commit(engine, monkeypatch, lands=True)
-    assert await writer.run(record("b")) == "b"  # the log says it committed: its caller is told so
+    assert await writer.run(record("b", reads=reads)) == "b"  # the log says it committed: its caller is told so
     assert await writer.run(record("c")) == "c"
     await writer.stop()
     logged = await _logged(engine)
@@ -263,8 +283,9 @@ async def test_a_commit_that_landed_despite_its_error_counts_as_committed(
     assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (2, "b"), (3, "c")]
 
 
+@pytest.mark.parametrize("reads", [False, True], ids=["writes only", "reads first"])
 async def test_a_commit_that_did_not_land_is_rolled_back_and_its_numbers_reused(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, monkeypatch: pytest.MonkeyPatch, reads: bool
 ) -> None:
     published: list = []
     undone: list[str] = []
@@ -272,7 +293,7 @@ async def test_a_commit_that_did_not_land_is_rolled_back_and_its_numbers_reused(
 
     async def b(tx: Transaction) -> str:
         tx.on_rollback(lambda: undone.append("b"))
-        return await record("b")(tx)
+        return await record("b", reads=reads)(tx)
 
     assert await writer.run(record("a")) == "a"
     _fail_next_commit(engine, monkeypatch, lands=False)
