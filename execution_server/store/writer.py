@@ -22,7 +22,10 @@ in-memory changes are undone through the rollback hooks and the sequence counter
 A failure during COMMIT itself (the connection dropped after the COMMIT was sent) leaves it
 unknown whether the batch committed. The writer asks the database on a fresh connection
 whether the batch's last sequence is in the log: if it is, the batch committed and is treated
-as such; if not, it is rolled back as above. If the database cannot be asked, the batch's
+as such; if not, it is rolled back as above (and, if it was the connection that was lost, run
+again once on a fresh one, as a batch whose connection is found dead before its commit).
+On PostgreSQL a batch that read nothing has no COMMIT: its one statement runs alone and is its
+commit (store/bulk.py), with the same outcomes. If the database cannot be asked, the batch's
 callers are told it failed, and its sequence numbers are skipped rather than handed out again:
 had it committed after all, reusing them would make every later batch collide with it.
 """

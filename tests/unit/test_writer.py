@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -305,6 +306,61 @@ async def test_a_commit_that_did_not_land_is_rolled_back_and_its_numbers_reused(
     assert type(failed[0]).__name__ == "StoreUnavailable" and undone == ["b"]
     assert logged == [(1, "a"), (2, "c")]  # no gap: sequence 2 was never committed before
     assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (2, "c")]
+
+
+def _lose_connection_at_next_commit(engine: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection drops as the next batch's commit is sent (its COMMIT, or on PostgreSQL a
+    batch that read nothing: its one statement, alone), and the batch does not land."""
+    from execution_server.store import bulk
+
+    dialect = engine.sync_engine.dialect  # type: ignore[attr-defined]
+    if dialect.name == "sqlite":
+        commit_there = bulk._commit
+
+        def drop_there(connection: Any) -> None:
+            monkeypatch.setattr(bulk, "_commit", commit_there)  # once
+            connection.close()  # what was not committed is gone
+            commit_there(connection)  # "Cannot operate on a closed database."
+
+        monkeypatch.setattr(bulk, "_commit", drop_there)
+        return
+    commit, execute_alone = dialect.do_commit, bulk._execute_alone
+
+    def once() -> None:
+        dialect.do_commit = commit
+        monkeypatch.setattr(bulk, "_execute_alone", execute_alone)
+
+    def do_commit(dbapi_connection: Any) -> None:
+        once()
+        dbapi_connection._connection.terminate()
+        commit(dbapi_connection)  # "connection is closed"
+
+    async def drop_alone(connection: Any, sql: str, arguments: list) -> None:
+        once()
+        connection.terminate()
+        await execute_alone(connection, sql, arguments)
+
+    dialect.do_commit = do_commit
+    monkeypatch.setattr(bulk, "_execute_alone", drop_alone)
+
+
+@pytest.mark.parametrize("reads", [False, True], ids=["writes only", "reads first"])
+async def test_a_batch_whose_connection_dropped_at_its_commit_and_did_not_land_runs_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, reads: bool
+) -> None:
+    """The log, asked on a new connection, says the batch is not there: nothing of it was
+    written, so it runs again, once, on the new connection, and its caller never sees the loss."""
+    published: list = []
+    engine, writer = await _writer(database_url, published)
+    assert await writer.run(record("a")) == "a"
+    _lose_connection_at_next_commit(engine, monkeypatch)
+    assert await writer.run(record("b", reads=reads)) == "b"
+    assert await writer.run(record("c")) == "c"
+    await writer.stop()
+    logged = await _logged(engine)
+    await engine.dispose()
+    assert logged == [(1, "a"), (2, "b"), (3, "c")]
+    assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (2, "b"), (3, "c")]
 
 
 @pytest.mark.parametrize("asked", ["refuses", "never answers"])
