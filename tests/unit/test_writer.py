@@ -4,6 +4,7 @@ batch back and the other changes of the batch still land."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -218,48 +219,57 @@ async def test_a_failing_hook_after_the_commit_does_not_stop_the_writer(database
     assert calls == ["a", "b"]
 
 
-def _fail_next_commit(engine: object, monkeypatch: pytest.MonkeyPatch, *, lands: bool) -> None:
-    """The next COMMIT fails as it does when the connection drops with the COMMIT sent: the
-    database has committed it (`lands`) or not, and the writer cannot tell which."""
-    dialect = engine.sync_engine.dialect  # type: ignore[attr-defined]
-    lost = dialect.loaded_dbapi.OperationalError("the connection was lost during COMMIT")
-    if dialect.name == "sqlite":  # the writer's COMMIT goes to the driver's thread with its statements
-        from execution_server.store import bulk
-
-        commit_there = bulk._commit
-
-        def fail_there(connection: object) -> None:
-            monkeypatch.setattr(bulk, "_commit", commit_there)  # once
-            if lands:
-                commit_there(connection)
-            raise lost
-
-        monkeypatch.setattr(bulk, "_commit", fail_there)
-        return
-    # On PostgreSQL a batch that read nothing is one statement outside any transaction (its
-    # outcome is the commit's); one that read commits with a COMMIT. Whichever comes first.
+def _interrupt_next_commit(engine: object, monkeypatch: pytest.MonkeyPatch, *, lands: bool = False,
+                           drops: bool = False) -> None:
+    """The next batch's commit is sent and its answer never comes: the database committed it
+    (`lands`) or not, and the writer cannot tell which. `drops`: the connection itself is gone
+    (closed under the driver's feet) and nothing landed. The commit is SQLite's COMMIT, which
+    goes to the driver with the statements; on PostgreSQL a COMMIT, or, for a batch that read
+    nothing, its one statement alone, which is its commit; whichever comes first."""
     from execution_server.store import bulk
 
+    dialect = engine.sync_engine.dialect  # type: ignore[attr-defined]
+    lost = dialect.loaded_dbapi.OperationalError("the connection was lost during COMMIT")
+
+    def interrupt(commit: Callable[[], Any], drop: Callable[[], None]) -> Any:
+        """`commit` (or, dropped, the error it then raises), then the lost answer."""
+        if drops:
+            drop()
+            return commit()  # raises: the connection is closed
+        if lands:
+            commit()
+        raise lost
+
+    if dialect.name == "sqlite":
+        commit_there = bulk._commit
+
+        def interrupted_there(connection: Any) -> None:
+            monkeypatch.setattr(bulk, "_commit", commit_there)  # once
+            interrupt(lambda: commit_there(connection), connection.close)
+
+        monkeypatch.setattr(bulk, "_commit", interrupted_there)
+        return
     commit, execute_alone = dialect.do_commit, bulk._execute_alone
 
     def once() -> None:
         dialect.do_commit = commit
         monkeypatch.setattr(bulk, "_execute_alone", execute_alone)
 
-    def do_commit(dbapi_connection: object) -> None:
+    def do_commit(dbapi_connection: Any) -> None:
         once()
-        if lands:
-            commit(dbapi_connection)
-        raise lost
+        interrupt(lambda: commit(dbapi_connection), dbapi_connection._connection.terminate)
 
-    async def fail_alone(connection: object, sql: str, arguments: list) -> None:
+    async def alone(connection: Any, sql: str, arguments: list) -> None:
         once()
-        if lands:
-            await execute_alone(connection, sql, arguments)
+        if drops:
+            connection.terminate()
+        elif not lands:
+            raise lost
+        await execute_alone(connection, sql, arguments)  # dropped: raises, the connection is closed
         raise lost
 
     dialect.do_commit = do_commit
-    monkeypatch.setattr(bulk, "_execute_alone", fail_alone)
+    monkeypatch.setattr(bulk, "_execute_alone", alone)
 
 
 async def _logged(engine: object) -> list[tuple[int, str]]:
@@ -267,15 +277,19 @@ async def _logged(engine: object) -> list[tuple[int, str]]:
         return sorted((row.sequence, row.event_type) for row in await conn.execute(select(t.order_events)))
 
 
+@pytest.mark.parametrize("interruption", ["landed", "dropped"])
 @pytest.mark.parametrize("reads", [False, True], ids=["writes only", "reads first"])
-async def test_a_commit_that_landed_despite_its_error_counts_as_committed(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, reads: bool
+async def test_a_batch_whose_commit_lost_its_answer_ends_committed_when_it_landed_or_could_run_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, reads: bool, interruption: str
 ) -> None:
+    """`landed`: the log, asked on a new connection, says the batch committed: its caller is told
+    so. `dropped`: the connection was lost and the log says nothing of it landed: it runs again,
+    once, on the new connection. Either way its caller never sees the loss."""
     published: list = []
     engine, writer = await _writer(database_url, published)
     assert await writer.run(record("a")) == "a"
-    _fail_next_commit(engine, monkeypatch, lands=True)
-    assert await writer.run(record("b", reads=reads)) == "b"  # the log says it committed: its caller is told so
+    _interrupt_next_commit(engine, monkeypatch, lands=interruption == "landed", drops=interruption == "dropped")
+    assert await writer.run(record("b", reads=reads)) == "b"
     assert await writer.run(record("c")) == "c"
     await writer.stop()
     logged = await _logged(engine)
@@ -297,7 +311,7 @@ async def test_a_commit_that_did_not_land_is_rolled_back_and_its_numbers_reused(
         return await record("b", reads=reads)(tx)
 
     assert await writer.run(record("a")) == "a"
-    _fail_next_commit(engine, monkeypatch, lands=False)
+    _interrupt_next_commit(engine, monkeypatch)
     failed = await asyncio.gather(writer.run(b), return_exceptions=True)
     assert await writer.run(record("c")) == "c"
     await writer.stop()
@@ -306,61 +320,6 @@ async def test_a_commit_that_did_not_land_is_rolled_back_and_its_numbers_reused(
     assert type(failed[0]).__name__ == "StoreUnavailable" and undone == ["b"]
     assert logged == [(1, "a"), (2, "c")]  # no gap: sequence 2 was never committed before
     assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (2, "c")]
-
-
-def _lose_connection_at_next_commit(engine: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The connection drops as the next batch's commit is sent (its COMMIT, or on PostgreSQL a
-    batch that read nothing: its one statement, alone), and the batch does not land."""
-    from execution_server.store import bulk
-
-    dialect = engine.sync_engine.dialect  # type: ignore[attr-defined]
-    if dialect.name == "sqlite":
-        commit_there = bulk._commit
-
-        def drop_there(connection: Any) -> None:
-            monkeypatch.setattr(bulk, "_commit", commit_there)  # once
-            connection.close()  # what was not committed is gone
-            commit_there(connection)  # "Cannot operate on a closed database."
-
-        monkeypatch.setattr(bulk, "_commit", drop_there)
-        return
-    commit, execute_alone = dialect.do_commit, bulk._execute_alone
-
-    def once() -> None:
-        dialect.do_commit = commit
-        monkeypatch.setattr(bulk, "_execute_alone", execute_alone)
-
-    def do_commit(dbapi_connection: Any) -> None:
-        once()
-        dbapi_connection._connection.terminate()
-        commit(dbapi_connection)  # "connection is closed"
-
-    async def drop_alone(connection: Any, sql: str, arguments: list) -> None:
-        once()
-        connection.terminate()
-        await execute_alone(connection, sql, arguments)
-
-    dialect.do_commit = do_commit
-    monkeypatch.setattr(bulk, "_execute_alone", drop_alone)
-
-
-@pytest.mark.parametrize("reads", [False, True], ids=["writes only", "reads first"])
-async def test_a_batch_whose_connection_dropped_at_its_commit_and_did_not_land_runs_again(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, reads: bool
-) -> None:
-    """The log, asked on a new connection, says the batch is not there: nothing of it was
-    written, so it runs again, once, on the new connection, and its caller never sees the loss."""
-    published: list = []
-    engine, writer = await _writer(database_url, published)
-    assert await writer.run(record("a")) == "a"
-    _lose_connection_at_next_commit(engine, monkeypatch)
-    assert await writer.run(record("b", reads=reads)) == "b"
-    assert await writer.run(record("c")) == "c"
-    await writer.stop()
-    logged = await _logged(engine)
-    await engine.dispose()
-    assert logged == [(1, "a"), (2, "b"), (3, "c")]
-    assert [(update.sequence, update.event_type) for update in published] == [(1, "a"), (2, "b"), (3, "c")]
 
 
 @pytest.mark.parametrize("asked", ["refuses", "never answers"])
@@ -382,7 +341,7 @@ async def test_a_commit_in_doubt_never_has_its_numbers_reused(
     published: list = []
     engine, writer = await _writer(database_url, published)
     assert await writer.run(record("a")) == "a"
-    _fail_next_commit(engine, monkeypatch, lands=True)
+    _interrupt_next_commit(engine, monkeypatch, lands=True)
     monkeypatch.setattr(repository, "has_event", unreachable)
     failed = await asyncio.gather(writer.run(record("b")), return_exceptions=True)
     monkeypatch.undo()
