@@ -29,7 +29,7 @@ go through SQLAlchemy, one executemany per table.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -197,7 +197,7 @@ class Statements:
                 raise _Failed("COMMIT", error) from error
 
 
-async def _on_asyncpg(dialect: Dialect, adapted: Any, sql: str, call: Any) -> None:
+async def _on_asyncpg(dialect: Dialect, adapted: Any, sql: str, call: Awaitable[Any]) -> None:
     """Await `call` on the adapted asyncpg connection, its errors raised as SQLAlchemy's."""
     try:
         try:
@@ -304,7 +304,7 @@ def _prepare(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
         names = tuple(compiled.positiontup)
         types = tuple(compiled.binds[name].type.dialect_impl(dialect) for name in names)
         processors = tuple(type_.bind_processor(dialect) for type_ in types)
-        set_sql = _set_based(statement, dialect, keys, names, types) if dialect.name == "postgresql" else None
+        set_sql = _set_based(statement, dialect, keys, names, types) if dialect.driver == "asyncpg" else None
         prepared = _PREPARED[key] = _Prepared(compiled.string, names, processors, set_sql)
     return prepared
 

@@ -186,9 +186,10 @@ class GroupCommitWriter:
                 payloads = [self._encode(update) for update in tx.updates]  # the one serialisation
                 repository.insert_events(statements, tx.updates, payloads)
                 try:
-                    # On SQLite the COMMIT goes to the driver with the statements, in one call; on
-                    # PostgreSQL a batch that read nothing is one statement and no transaction, if
-                    # it has a sequence to be found by should its outcome be in doubt.
+                    # On SQLite the COMMIT goes to the driver with the statements, in one call. On
+                    # PostgreSQL a batch that read nothing runs as one statement outside any
+                    # transaction (`alone`), if it logged an update: its last sequence tells
+                    # afterwards whether it landed, should the connection drop.
                     await statements.run(conn, commit=True, inline=self.writes_alone(), alone=bool(tx.updates))
                 finally:
                     reached_commit = statements.reached_commit
