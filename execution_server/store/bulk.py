@@ -94,7 +94,7 @@ class Statements:
 
     async def _run_on_sqlite(self, conn: AsyncConnection, commit: bool, inline: bool) -> None:
         dialect = conn.dialect
-        work = self._work(dialect)
+        work = self._work(self._prepared(dialect))
         driver = (await conn.get_raw_connection()).driver_connection
         try:
             if inline and self._ran_inline(driver, work, commit):
@@ -116,9 +116,10 @@ class Statements:
         row's parameters built again, its result), most of a batch's own cost at concurrency 1.
         `alone`: see run."""
         dialect = conn.dialect
-        work = self._work(dialect)
+        prepared = self._prepared(dialect)
+        work = self._work(prepared)
         adapted: Any = (await conn.get_raw_connection()).dbapi_connection
-        one = self._as_one_statement(dialect, work)
+        one = _as_one_statement(prepared, work)
         if one is None:
             cursor = adapted.cursor()
             for sql, parameters in work:
@@ -140,24 +141,6 @@ class Statements:
         else:
             await _on_asyncpg(dialect, adapted, sql, adapted.cursor()._executemany(sql, [arguments]))
 
-    def _as_one_statement(
-        self, dialect: Dialect, work: list[tuple[str, list[list[Any]]]]
-    ) -> tuple[str, list[list[Any]]] | None:
-        """The batch as one statement and its arguments (an array per column of each table's
-        rows); None if a statement has no set-based form."""
-        prepared = [_prepare(statement, dialect, tuple(rows[0])) for statement, rows in self._items]
-        if any(each.set_sql is None for each in prepared):
-            return None
-        key = tuple(prepared)
-        sql = _JOINED.get(key)
-        if sql is None:
-            sql = _JOINED[key] = one_statement.joined([(each.set_sql, each.count) for each in prepared])  # type: ignore[misc]
-        arguments = [
-            column for each, (_, parameters) in zip(prepared, work, strict=True)
-            for column in one_statement.columns(parameters, each.count)
-        ]
-        return sql, arguments
-
     def _ran_inline(self, driver: Any, work: list[tuple[str, list[list[Any]]]], commit: bool) -> bool:
         """The batch on this thread, never waiting for a lock; False (nothing written) when the
         database was locked at its first statement."""
@@ -177,9 +160,13 @@ class Statements:
             _pragma(connection, f"PRAGMA busy_timeout = {waits}")
         return True
 
-    def _work(self, dialect: Dialect) -> list[tuple[str, list[list[Any]]]]:
-        """Each statement's SQL for `dialect` and its rows as positional parameters."""
-        return [_parameters(_prepare(statement, dialect, tuple(rows[0])), rows) for statement, rows in self._items]
+    def _prepared(self, dialect: Dialect) -> list[_Prepared]:
+        """Each statement compiled for `dialect`, in the order added."""
+        return [_prepare(statement, dialect, tuple(rows[0])) for statement, rows in self._items]
+
+    def _work(self, prepared: list[_Prepared]) -> list[tuple[str, list[list[Any]]]]:
+        """Each statement's SQL and its rows as positional parameters."""
+        return [_parameters(each, rows) for each, (_, rows) in zip(prepared, self._items, strict=True)]
 
     def _run_all(self, connection: sqlite3.Connection, work: list[tuple[str, list[list[Any]]]], commit: bool) -> None:
         """On the driver's thread (inline: the caller's): each statement over its rows, in order,
@@ -195,6 +182,24 @@ class Statements:
                 _commit(connection)
             except sqlite3.Error as error:
                 raise _Failed("COMMIT", error) from error
+
+
+def _as_one_statement(
+    prepared: list[_Prepared], work: list[tuple[str, list[list[Any]]]]
+) -> tuple[str, list[list[Any]]] | None:
+    """The batch as one statement and its arguments (an array per column of each table's rows);
+    None if a statement has no set-based form."""
+    if any(each.set_sql is None for each in prepared):
+        return None
+    key = tuple(prepared)
+    sql = _JOINED.get(key)
+    if sql is None:
+        sql = _JOINED[key] = one_statement.joined([(each.set_sql, each.count) for each in prepared])  # type: ignore[misc]
+    arguments = [
+        column for each, (_, parameters) in zip(prepared, work, strict=True)
+        for column in one_statement.columns(parameters, each.count)
+    ]
+    return sql, arguments
 
 
 async def _on_asyncpg(dialect: Dialect, adapted: Any, sql: str, call: Awaitable[Any]) -> None:
